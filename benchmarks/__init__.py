@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): ratios and scaling figures measured in one run."""

@@ -1,0 +1,355 @@
+"""Frame features computed once per track, and their per-window aggregates.
+
+Frame ``i`` is centred on sample ``i * hop_length`` and spans ``frame_length``
+samples (zeros before the track start and after its end), so a track of ``n``
+samples has ``ceil(n / hop_length)`` frames. The streaming
+:class:`FrameFeaturizer` carries the tail between chunks: its output does not
+depend on how the track was chunked. Windows then *aggregate* frame rows
+(:func:`aggregate_windows`), so overlapping windows never recompute a spectrum.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
+
+from tagger.constants import SAMPLE_RATE
+from tagger.errors import ConfigError
+
+__all__ = [
+    "FeatureConfig",
+    "FrameFeaturizer",
+    "aggregate_windows",
+    "frame_feature_names",
+    "frame_features",
+    "silence_frame",
+    "window_feature_names",
+]
+
+_POWER_FLOOR = 1e-10  # -100 dB: the level of digital silence in log-mel / rms_db
+SILENCE_DB = -100.0
+_OCTAVE_COST = 0.01  # per octave of lag, as in Praat's pitch tracker
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Frame analysis parameters (samples, Hz).
+
+    Defaults: 25 ms Hann frames every 10 ms, 1024-point FFT, 64 mel bands over
+    50–8000 Hz, 20 MFCCs, f0 search range 80–400 Hz, periodicity measured below 1–2 kHz.
+    """
+
+    sample_rate: int = SAMPLE_RATE
+    frame_length: int = 400
+    hop_length: int = 160
+    n_fft: int = 1024
+    n_mels: int = 64
+    n_mfcc: int = 20
+    fmin_hz: float = 50.0
+    fmax_hz: float = 8000.0
+    f0_min_hz: float = 80.0
+    f0_max_hz: float = 400.0
+    voicing_threshold: float = 0.6
+    voicing_band_hz: float = 1000.0
+
+    def __post_init__(self) -> None:
+        if self.frame_length > self.n_fft:
+            raise ConfigError("frame_length must not exceed n_fft")
+        if self.frame_length % 2:
+            raise ConfigError("frame_length must be even (frames are centred)")
+        if self.fmax_hz > self.sample_rate / 2:
+            raise ConfigError("fmax_hz above Nyquist")
+        if self.sample_rate / self.f0_min_hz >= self.frame_length:
+            raise ConfigError("f0_min_hz too low for frame_length")
+
+
+def frame_feature_names(config: FeatureConfig = FeatureConfig()) -> list[str]:
+    """Column names of :func:`frame_features`' output, in order."""
+    return [
+        *(f"logmel_{i:02d}" for i in range(config.n_mels)),
+        *(f"mfcc_{i:02d}" for i in range(config.n_mfcc)),
+        "rms_db",
+        "zcr",
+        "centroid_hz",
+        "bandwidth_hz",
+        "rolloff_hz",
+        "flatness",
+        "voicing",
+        "f0_hz",
+    ]
+
+
+class FrameColumns:
+    """Column slices of the frame-feature matrix for a given config."""
+
+    def __init__(self, config: FeatureConfig) -> None:
+        names = frame_feature_names(config)
+        self.logmel = slice(0, config.n_mels)
+        self.mfcc = slice(config.n_mels, config.n_mels + config.n_mfcc)
+        index = {name: i for i, name in enumerate(names)}
+        self.rms_db = index["rms_db"]
+        self.zcr = index["zcr"]
+        self.centroid = index["centroid_hz"]
+        self.bandwidth = index["bandwidth_hz"]
+        self.rolloff = index["rolloff_hz"]
+        self.flatness = index["flatness"]
+        self.voicing = index["voicing"]
+        self.f0 = index["f0_hz"]
+        self.scalars = slice(self.rms_db, self.voicing + 1)
+        self.n_columns = len(names)
+
+
+class FrameFeaturizer:
+    """Streaming frame features: push chunks of samples, get frame rows back.
+
+    ``push(chunk)`` returns shape ``(n_new_frames, n_frame_features)`` float32 for
+    every frame whose span is complete; :meth:`finish` returns the rest (frames
+    centred before the track end, zero-padded). Memory: one chunk plus a frame.
+    """
+
+    def __init__(self, config: FeatureConfig = FeatureConfig()) -> None:
+        self.config = config
+        half = config.frame_length // 2
+        # Leading zeros make frame 0 centred on sample 0.
+        self._buffer = np.zeros(half, dtype=np.float32)
+        self._next_frame = 0
+        self._n_samples = 0
+        self._finished = False
+
+    @property
+    def samples_seen(self) -> int:
+        return self._n_samples
+
+    def push(self, chunk: np.ndarray) -> np.ndarray:
+        """Add mono float32 samples (shape ``(n,)``); return the frames they complete."""
+        if self._finished:
+            raise ConfigError("push() after finish()")
+        samples = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        self._buffer = np.concatenate([self._buffer, samples])
+        self._n_samples += samples.size
+        return self._emit(available=self._n_samples)
+
+    def finish(self) -> np.ndarray:
+        """Frames left at the end of the track (centred before its last sample)."""
+        self._finished = True
+        half = self.config.frame_length // 2
+        self._buffer = np.concatenate([self._buffer, np.zeros(half, dtype=np.float32)])
+        n_total = -(-self._n_samples // self.config.hop_length)  # ceil
+        return self._emit(available=None, n_total=n_total)
+
+    def _emit(self, *, available: int | None, n_total: int | None = None) -> np.ndarray:
+        cfg = self.config
+        half = cfg.frame_length // 2
+        if available is not None:
+            # Frame i is complete when sample i*hop + half has arrived.
+            last = (available - half) // cfg.hop_length if available >= half else -1
+            stop = last + 1
+        else:
+            assert n_total is not None
+            stop = n_total
+        n_new = stop - self._next_frame
+        if n_new <= 0:
+            return np.empty((0, FrameColumns(cfg).n_columns), dtype=np.float32)
+        frames = sliding_window_view(self._buffer, cfg.frame_length)[:: cfg.hop_length][:n_new]
+        features = _frame_features(np.ascontiguousarray(frames), cfg)
+        self._next_frame = stop
+        # The buffer starts at sample (next_frame * hop - half) of the track.
+        self._buffer = self._buffer[n_new * cfg.hop_length :].copy()
+        return features
+
+
+def silence_frame(config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Frame features of digital silence, shape ``(n_frame_features,)``: the padding row."""
+    rows = _frame_features(np.zeros((1, config.frame_length), dtype=np.float32), config)
+    return np.asarray(rows[0])
+
+
+def frame_features(y: np.ndarray, *, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Frame features of a whole signal ``y`` (shape ``(n,)``), shape
+    ``(ceil(n / hop_length), n_frame_features)`` float32; see :func:`frame_feature_names`."""
+    featurizer = FrameFeaturizer(config)
+    head = featurizer.push(y)
+    return np.concatenate([head, featurizer.finish()])
+
+
+@functools.cache
+def _analysis_tables(
+    config: FeatureConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    window = np.hanning(config.frame_length + 2)[1:-1].astype(np.float32)  # no zero ends
+    mel_basis = librosa.filters.mel(
+        sr=config.sample_rate,
+        n_fft=config.n_fft,
+        n_mels=config.n_mels,
+        fmin=config.fmin_hz,
+        fmax=config.fmax_hz,
+    ).astype(np.float32)
+    # Autocorrelation of the analysis window, to undo its taper (Boersma 1993).
+    window_power = np.abs(np.fft.rfft(window, n=config.n_fft)) ** 2
+    window_acf = np.fft.irfft(window_power, n=config.n_fft)
+    window_acf = (window_acf / window_acf[0]).astype(np.float32)
+    freqs = np.fft.rfftfreq(config.n_fft, d=1.0 / config.sample_rate)
+    # Raised-cosine low-pass: 1 up to the band edge, 0 an octave above it.
+    edge = config.voicing_band_hz
+    ramp = np.clip(np.log2(np.maximum(freqs, 1.0) / edge), 0.0, 1.0)
+    low_pass = 0.5 + 0.5 * np.cos(np.pi * ramp)
+    # ...and a high-pass below the lowest f0, so rumble and 1/f noise do not look periodic.
+    high_pass = np.clip((freqs - 0.5 * config.f0_min_hz) / (0.5 * config.f0_min_hz), 0.0, 1.0)
+    voicing_band = (low_pass * high_pass).astype(np.float32)
+    return window, mel_basis, window_acf, voicing_band
+
+
+def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """Features of frames shape ``(n, frame_length)`` -> ``(n, n_frame_features)`` float32."""
+    window, mel_basis, window_acf, voicing_band = _analysis_tables(config)
+    sr = config.sample_rate
+    n = frames.shape[0]
+
+    rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
+    rms_db = 20.0 * np.log10(np.maximum(rms, np.sqrt(_POWER_FLOOR)))
+    signs = np.signbit(frames)
+    zcr = np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1) / (config.frame_length - 1)
+
+    spectrum = scipy.fft.rfft(frames * window, n=config.n_fft, axis=1)
+    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)  # (n, n_fft//2+1)
+    magnitude_t = np.sqrt(power).T  # librosa wants (freq, time)
+
+    # einsum without BLAS: each row's result is independent of how many rows are
+    # in the batch, which keeps features bit-identical under any chunking.
+    mel = np.einsum("tf,mf->tm", power, mel_basis, optimize=False)
+    logmel = librosa.power_to_db(mel, ref=1.0, amin=_POWER_FLOOR, top_db=None)
+    mfcc = librosa.feature.mfcc(S=logmel.T, n_mfcc=config.n_mfcc).T
+    centroid = librosa.feature.spectral_centroid(S=magnitude_t, sr=sr, n_fft=config.n_fft)[0]
+    bandwidth = librosa.feature.spectral_bandwidth(S=magnitude_t, sr=sr, n_fft=config.n_fft)[0]
+    rolloff = librosa.feature.spectral_rolloff(S=magnitude_t, sr=sr, n_fft=config.n_fft)[0]
+    flatness = librosa.feature.spectral_flatness(S=magnitude_t, amin=1e-10)[0]
+
+    # Normalised autocorrelation (via the power spectrum below voicing_band_hz, where
+    # voice harmonics live and broadband noise matters least), window-corrected.
+    acf = scipy.fft.irfft(power * voicing_band, n=config.n_fft, axis=1)
+    lag_min = int(np.floor(sr / config.f0_max_hz))
+    lag_max = int(np.ceil(sr / config.f0_min_hz))
+    energy = np.maximum(acf[:, :1], 1e-12)
+    # One lag either side of the search range, to tell a real peak from a slope.
+    normalised = acf[:, lag_min - 1 : lag_max + 2] / energy / window_acf[lag_min - 1 : lag_max + 2]
+    normalised = np.minimum(normalised, 1.0)
+    inner = normalised[:, 1:-1]
+    # Praat's octave cost: among near-equal peaks prefer the shortest lag (highest f0),
+    # so a pure tone is not reported an octave low.
+    lags = np.arange(lag_min, lag_max + 1)
+    best = np.argmax(inner - _OCTAVE_COST * np.log2(lags / lag_min), axis=1)
+    rows = np.arange(n)
+    peak = inner[rows, best]
+    is_peak = (peak >= normalised[rows, best]) & (peak >= normalised[rows, best + 2])
+    voicing = np.where(is_peak, np.clip(peak, 0.0, 1.0), 0.0)
+    voicing[rms_db < -70.0] = 0.0  # near-silence has no meaningful periodicity
+    f0 = np.where(voicing >= config.voicing_threshold, sr / (best + lag_min), 0.0)
+
+    scalars = np.stack([rms_db, zcr, centroid, bandwidth, rolloff, flatness, voicing, f0], axis=1)
+    return np.concatenate([logmel, mfcc, scalars], axis=1).astype(np.float32)
+
+
+def window_feature_names(config: FeatureConfig = FeatureConfig()) -> list[str]:
+    """Column names of :func:`aggregate_windows`' output, in order."""
+    scalar_names = [
+        "rms_db",
+        "zcr",
+        "centroid_hz",
+        "bandwidth_hz",
+        "rolloff_hz",
+        "flatness",
+        "voicing",
+    ]
+    return [
+        *(f"mfcc_{i:02d}_mean" for i in range(config.n_mfcc)),
+        *(f"mfcc_{i:02d}_std" for i in range(config.n_mfcc)),
+        *(f"dmfcc_{i:02d}_mean" for i in range(config.n_mfcc)),
+        *(f"dmfcc_{i:02d}_std" for i in range(config.n_mfcc)),
+        *(f"{name}_mean" for name in scalar_names),
+        *(f"{name}_std" for name in scalar_names),
+        "voiced_fraction",
+        "log_f0_mean",
+        "log_f0_std",
+        *(f"logmel_{i:02d}_mean" for i in range(config.n_mels)),
+    ]
+
+
+def aggregate_windows(
+    frames: np.ndarray, n_valid: np.ndarray, *, config: FeatureConfig = FeatureConfig()
+) -> np.ndarray:
+    """Per-window statistics of frame features.
+
+    ``frames``: shape ``(n_windows, frames_per_window, n_frame_features)``;
+    ``n_valid``: shape ``(n_windows,)``, how many leading frames hold audio (the rest
+    is padding and is ignored). Returns ``(n_windows, n_window_features)`` float32,
+    columns as :func:`window_feature_names`: MFCC and delta-MFCC mean/std, spectral
+    and voicing mean/std, voiced fraction, log-f0 mean/std over voiced frames,
+    log-mel band means. Deltas are taken inside the window, so a window's vector
+    depends on its own frames only.
+    """
+    if frames.ndim != 3:
+        raise ConfigError(f"frames must be (n_windows, frames, features), got {frames.shape}")
+    cols = FrameColumns(config)
+    n_frames = frames.shape[1]
+    valid_counts = np.clip(np.asarray(n_valid, dtype=np.int64), 1, n_frames)
+    mask = (np.arange(n_frames)[None, :] < valid_counts[:, None]).astype(np.float32)
+    weights = mask / valid_counts[:, None].astype(np.float32)
+
+    def mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean = np.einsum("wt,wtf->wf", weights, values)
+        var = np.einsum("wt,wtf->wf", weights, (values - mean[:, None, :]) ** 2)
+        return mean, np.sqrt(np.maximum(var, 0.0))
+
+    mfcc = frames[:, :, cols.mfcc]
+    delta = _deltas(mfcc, valid_counts)
+    mfcc_mean, mfcc_std = mean_std(mfcc)
+    delta_mean, delta_std = mean_std(delta)
+    scalar_mean, scalar_std = mean_std(frames[:, :, cols.scalars])
+    logmel_mean, _ = mean_std(frames[:, :, cols.logmel])
+
+    voiced = (frames[:, :, cols.f0] > 0).astype(np.float32) * mask
+    n_voiced = voiced.sum(axis=1)
+    voiced_fraction = n_voiced / valid_counts
+    log_f0 = np.log(np.maximum(frames[:, :, cols.f0], 1.0))
+    voiced_weights = voiced / np.maximum(n_voiced, 1.0)[:, None]
+    log_f0_mean = (voiced_weights * log_f0).sum(axis=1)
+    log_f0_std = np.sqrt(
+        np.maximum((voiced_weights * (log_f0 - log_f0_mean[:, None]) ** 2).sum(axis=1), 0.0)
+    )
+    out = np.concatenate(
+        [
+            mfcc_mean,
+            mfcc_std,
+            delta_mean,
+            delta_std,
+            scalar_mean,
+            scalar_std,
+            voiced_fraction[:, None],
+            log_f0_mean[:, None],
+            log_f0_std[:, None],
+            logmel_mean,
+        ],
+        axis=1,
+    )
+    return out.astype(np.float32)
+
+
+def _deltas(values: np.ndarray, valid_counts: np.ndarray, *, width: int = 2) -> np.ndarray:
+    """Regression deltas along axis 1 of ``(w, t, f)``, edges replicated at each
+    window's own valid end (so padding never leaks into the last valid frames)."""
+    n_windows, n_frames, _ = values.shape
+    t = np.arange(n_frames)
+    denominator = 2.0 * sum(k * k for k in range(1, width + 1))
+    out = np.zeros_like(values)
+    rows = np.arange(n_windows)[:, None]
+    last = (valid_counts - 1)[:, None]
+    for k in range(1, width + 1):
+        ahead = np.minimum(t[None, :] + k, last)
+        behind = np.clip(t[None, :] - k, 0, last)
+        out += k * (values[rows, ahead] - values[rows, behind])
+    return out / denominator

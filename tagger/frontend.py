@@ -1,0 +1,177 @@
+"""The audio front end: chunks of samples -> windows with features and a speech flag.
+
+One core (:func:`analyse_chunks`) serves a streamed file track (:func:`analyse_file`),
+an in-memory signal (:func:`analyse_signal`) and training clips alike, so training
+sees exactly what inference sees.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import librosa
+import numpy as np
+
+from tagger.constants import SAMPLE_RATE
+from tagger.errors import ConfigError
+from tagger.features import FeatureConfig, FrameFeaturizer, aggregate_windows, silence_frame
+from tagger.media import MediaInfo, stream_audio
+from tagger.speech import SpeechConfig, detect_speech
+from tagger.windows import Window, WindowConfig, Windower, kept_window_count
+
+__all__ = ["FrontEndConfig", "WindowBatch", "analyse_chunks", "analyse_file", "analyse_signal"]
+
+
+@dataclass(frozen=True)
+class FrontEndConfig:
+    """Window, feature and speech settings in one object; ``batch_windows`` windows per batch."""
+
+    window: WindowConfig = field(default_factory=WindowConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    speech: SpeechConfig = field(default_factory=SpeechConfig)
+    batch_windows: int = 256
+
+    def __post_init__(self) -> None:
+        if self.window.sample_rate != self.features.sample_rate:
+            raise ConfigError("window and feature sample rates differ")
+        if self.window.frame_hop != self.features.hop_length:
+            raise ConfigError("window frame_hop must equal features hop_length")
+        if self.batch_windows <= 0:
+            raise ConfigError("batch_windows must be positive")
+
+
+@dataclass(frozen=True)
+class WindowBatch:
+    """Consecutive windows of one track.
+
+    - ``index``: ``(b,)`` int64, window number k in the track
+    - ``start_s``, ``end_s``: ``(b,)`` float64 seconds, ``[start_s, end_s)`` of audio
+    - ``frames``: ``(b, frames_per_window, n_frame_features)`` float32 (padded rows after
+      ``n_valid_frames``)
+    - ``n_valid_frames``: ``(b,)`` int64
+    - ``features``: ``(b, n_window_features)`` float32 (see ``window_feature_names``)
+    - ``is_speech``: ``(b,)`` bool
+    """
+
+    index: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    frames: np.ndarray
+    n_valid_frames: np.ndarray
+    features: np.ndarray
+    is_speech: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.index.shape[0])
+
+    @staticmethod
+    def concatenate(batches: list[WindowBatch]) -> WindowBatch:
+        """One batch holding all windows of ``batches`` (which must be non-empty)."""
+        if not batches:
+            raise ConfigError("no batches to concatenate")
+        return WindowBatch(
+            **{
+                name: np.concatenate([getattr(b, name) for b in batches])
+                for name in WindowBatch.__dataclass_fields__
+            }
+        )
+
+
+def analyse_chunks(
+    chunks: Iterable[np.ndarray], *, config: FrontEndConfig = FrontEndConfig()
+) -> Iterator[WindowBatch]:
+    """Cut a stream of mono float32 chunks at ``config.window.sample_rate`` into windows.
+
+    Yields batches of at most ``config.batch_windows`` windows, in order. Windows
+    cover the track end to end (see :func:`tagger.windows.window_bounds`). Memory is
+    bounded by one chunk plus one batch, whatever the track length.
+    """
+    featurizer = FrameFeaturizer(config.features)
+    wcfg = config.window
+    windower = Windower(
+        per_window=wcfg.frames_per_window,
+        per_hop=wcfg.frames_per_hop,
+        pad_row=silence_frame(config.features),
+    )
+    pending: list[Window] = []
+
+    for chunk in chunks:
+        for window in windower.push(featurizer.push(chunk)):
+            pending.append(window)
+            if len(pending) == config.batch_windows:
+                yield _make_batch(pending, n_samples=None, config=config)
+                pending = []
+    tail_frames = featurizer.finish()
+    n_samples = featurizer.samples_seen
+    n_windows = kept_window_count(n_samples, config=wcfg)
+    windows = [*windower.push(tail_frames), *windower.finish(n_windows=n_windows)]
+    for window in windows:
+        pending.append(window)
+        if len(pending) == config.batch_windows:
+            yield _make_batch(pending, n_samples=n_samples, config=config)
+            pending = []
+    if pending:
+        yield _make_batch(pending, n_samples=n_samples, config=config)
+
+
+def analyse_signal(
+    y: np.ndarray, *, sample_rate: int = SAMPLE_RATE, config: FrontEndConfig = FrontEndConfig()
+) -> WindowBatch | None:
+    """All windows of an in-memory signal ``y`` (shape ``(n,)`` or ``(channels, n)``),
+    resampled to the pipeline rate and downmixed to mono; ``None`` when ``y`` is empty."""
+    mono = np.asarray(y, dtype=np.float32)
+    if mono.ndim == 2:
+        mono = mono.mean(axis=0)
+    if mono.ndim != 1:
+        raise ConfigError(f"signal must be (n,) or (channels, n), got shape {np.shape(y)}")
+    target = config.window.sample_rate
+    if sample_rate != target:
+        mono = librosa.resample(mono, orig_sr=sample_rate, target_sr=target).astype(np.float32)
+    batches = list(analyse_chunks([mono], config=config))
+    return WindowBatch.concatenate(batches) if batches else None
+
+
+def analyse_file(
+    path: str | os.PathLike[str],
+    *,
+    track: int = 0,
+    config: FrontEndConfig = FrontEndConfig(),
+    chunk_s: float = 30.0,
+    timeout_s: float = 600.0,
+    info: MediaInfo | None = None,
+) -> Iterator[WindowBatch]:
+    """Stream audio track ``track`` of a media file through :func:`analyse_chunks`."""
+    chunks = stream_audio(
+        path,
+        track=track,
+        sample_rate=config.window.sample_rate,
+        chunk_s=chunk_s,
+        timeout_s=timeout_s,
+        info=info,
+    )
+    yield from analyse_chunks(chunks, config=config)
+
+
+def _make_batch(
+    windows: list[Window], *, n_samples: int | None, config: FrontEndConfig
+) -> WindowBatch:
+    wcfg = config.window
+    index = np.array([w.index for w in windows], dtype=np.int64)
+    n_valid = np.array([w.n_valid for w in windows], dtype=np.int64)
+    frames = np.stack([w.rows for w in windows])
+    starts = index * wcfg.hop_samples
+    ends = starts + wcfg.window_samples
+    if n_samples is not None:
+        ends = np.minimum(ends, n_samples)
+    rate = float(wcfg.sample_rate)
+    return WindowBatch(
+        index=index,
+        start_s=starts / rate,
+        end_s=ends / rate,
+        frames=frames,
+        n_valid_frames=n_valid,
+        features=aggregate_windows(frames, n_valid, config=config.features),
+        is_speech=detect_speech(frames, n_valid, features=config.features, config=config.speech),
+    )

@@ -1,0 +1,386 @@
+"""The I/O edge towards media files: ffprobe for stream metadata, ffmpeg for PCM.
+
+Every call treats its path as untrusted: it is handed to ffmpeg as an absolute
+``file:`` URL (so ``-x.mp4`` or ``concat:a.mp4`` are read literally), only the
+``file`` and ``pipe`` protocols are allowed, playlist/concat demuxers are refused,
+and each run is killed when it exceeds its time limit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ffmpeg as ffmpeg_python
+import numpy as np
+
+from tagger import ffmpeg_bin
+from tagger.constants import SAMPLE_RATE
+from tagger.errors import ConfigError, DecodeError, MediaTimeout, NoAudioError, ProbeError
+
+__all__ = [
+    "DEMUXER_WHITELIST",
+    "PROTOCOL_WHITELIST",
+    "AudioStream",
+    "MediaInfo",
+    "build_decode_command",
+    "probe",
+    "stream_audio",
+    "to_url",
+]
+
+PROTOCOL_WHITELIST = "file,pipe"
+"""The only protocols ffmpeg may open: nothing over the network, no nested URLs."""
+
+DEMUXER_WHITELIST = ",".join(
+    (
+        "mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi", "flv",
+        "mpegts", "mpeg", "mpegvideo", "ogg", "wav", "w64", "flac", "mp3", "aac",
+        "asf", "ac3", "eac3", "dts", "truehd", "caf", "aiff", "au", "amr", "wv",
+        "ape", "tta", "mxf", "nut", "rm", "dv", "ivf", "oma", "tak", "dsf", "loas",
+    )
+)  # fmt: skip
+"""Demuxers ffmpeg may use. Playlist and reference formats (hls, concat, dash, tee,
+sdp, image sequences …) are absent: they open other files or URLs by name."""
+
+_STDERR_KEEP_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    """One audio stream of a container.
+
+    ``track`` is the 0-based index among audio streams (what :func:`stream_audio`
+    takes); ``index`` is the container-wide stream index. ``duration_s`` is the
+    declared duration in seconds, or ``None`` when the container does not say.
+    """
+
+    track: int
+    index: int
+    codec: str
+    channels: int
+    sample_rate: int
+    duration_s: float | None
+    language: str | None
+    channel_layout: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ffprobe reports for a file: container, duration (s), size (bytes), audio streams."""
+
+    path: str
+    container: str
+    duration_s: float | None
+    size_bytes: int
+    has_video: bool
+    audio_streams: tuple[AudioStream, ...] = field(default_factory=tuple)
+
+    @property
+    def n_audio_tracks(self) -> int:
+        return len(self.audio_streams)
+
+
+def to_url(path: str | os.PathLike[str]) -> str:
+    """Absolute ``file:`` URL for ``path`` that ffmpeg reads literally, whatever the name."""
+    absolute = os.path.abspath(os.fspath(path))
+    return f"file:{absolute}"
+
+
+def probe(path: str | os.PathLike[str], *, timeout_s: float = 30.0) -> MediaInfo:
+    """List the container and every audio stream of ``path`` via ffprobe's JSON output.
+
+    Raises :class:`ProbeError` for a missing, empty or unreadable file, or one ffprobe
+    cannot parse; :class:`MediaTimeout` when ffprobe runs past ``timeout_s`` seconds.
+    A file without audio is *not* an error here (``audio_streams`` is empty).
+    """
+    text_path = os.fspath(path)
+    _check_readable(text_path, ProbeError)
+    exe = ffmpeg_bin.ffprobe()
+    command = [
+        exe.path,
+        "-v", "error",
+        "-hide_banner",
+        "-protocol_whitelist", PROTOCOL_WHITELIST,
+        "-format_whitelist", DEMUXER_WHITELIST,
+        "-print_format", "json",
+        "-show_format",
+        "-show_streams",
+        to_url(text_path),
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            timeout=timeout_s,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise MediaTimeout(f"ffprobe exceeded {timeout_s:g} s", path=text_path) from exc
+    stderr = result.stderr.decode("utf-8", "replace")
+    if result.returncode != 0:
+        raise ProbeError("ffprobe could not read the file", path=text_path, stderr=stderr)
+    try:
+        report: dict[str, Any] = json.loads(result.stdout.decode("utf-8", "replace"))
+    except json.JSONDecodeError as exc:
+        raise ProbeError("ffprobe printed invalid JSON", path=text_path, stderr=stderr) from exc
+    return _media_info(text_path, report, stderr=stderr)
+
+
+def build_decode_command(
+    path: str | os.PathLike[str],
+    *,
+    track: int,
+    sample_rate: int = SAMPLE_RATE,
+    ffmpeg_path: str | None = None,
+) -> list[str]:
+    """The ffmpeg argv (built with ffmpeg-python) that writes track ``track`` of ``path``
+    to stdout as mono float32 little-endian PCM at ``sample_rate`` Hz."""
+    stream = ffmpeg_python.input(
+        to_url(path),
+        protocol_whitelist=PROTOCOL_WHITELIST,
+        format_whitelist=DEMUXER_WHITELIST,
+    )
+    output = stream.output(
+        "pipe:1",
+        map=f"0:a:{track}",
+        format="f32le",
+        acodec="pcm_f32le",
+        ac=1,
+        ar=sample_rate,
+        vn=None,
+        sn=None,
+        dn=None,
+        threads=1,
+    )
+    executable = ffmpeg_path if ffmpeg_path is not None else ffmpeg_bin.ffmpeg().path
+    compiled: list[str] = output.compile(cmd=executable)
+    # Global options go first: ffmpeg ignores options trailing the last output.
+    return [compiled[0], "-nostdin", "-hide_banner", "-loglevel", "error", *compiled[1:]]
+
+
+def stream_audio(
+    path: str | os.PathLike[str],
+    *,
+    track: int = 0,
+    sample_rate: int = SAMPLE_RATE,
+    chunk_s: float = 30.0,
+    timeout_s: float = 600.0,
+    info: MediaInfo | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield audio track ``track`` of ``path`` as mono float32 chunks in [-1, 1].
+
+    Each chunk has shape ``(n,)`` with ``n = round(chunk_s * sample_rate)`` samples,
+    except the last, which may be shorter. Memory use is one chunk, whatever the
+    file's length: samples come from an ffmpeg pipe, never from a temporary file.
+
+    ``timeout_s`` bounds the total time spent *waiting on ffmpeg* (the consumer's own
+    time between chunks does not count): past it ffmpeg is killed and
+    :class:`MediaTimeout` raised. :class:`NoAudioError` when the file has no audio
+    stream ``track`` or it decodes to nothing; :class:`DecodeError` when ffmpeg
+    fails (its stderr is in the message). Stopping iteration early kills ffmpeg.
+    """
+    text_path = os.fspath(path)
+    if sample_rate <= 0:
+        raise ConfigError(f"sample_rate must be positive, got {sample_rate}")
+    if chunk_s <= 0:
+        raise ConfigError(f"chunk_s must be positive, got {chunk_s}")
+    media = info if info is not None else probe(text_path, timeout_s=min(timeout_s, 60.0))
+    if not 0 <= track < media.n_audio_tracks:
+        raise NoAudioError(
+            f"no audio track {track} (file has {media.n_audio_tracks})", path=text_path
+        )
+    command = build_decode_command(text_path, track=track, sample_rate=sample_rate)
+    chunk_bytes = max(1, round(chunk_s * sample_rate)) * 4
+    yield from _run_decoder(command, path=text_path, chunk_bytes=chunk_bytes, timeout_s=timeout_s)
+
+
+def _run_decoder(
+    command: Sequence[str], *, path: str, chunk_bytes: int, timeout_s: float
+) -> Iterator[np.ndarray]:
+    process = subprocess.Popen(
+        list(command),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    stderr_tail = _StderrTail(process.stderr)
+    watchdog = _Watchdog(process, timeout_s=timeout_s)
+    n_samples = 0
+    try:
+        while True:
+            watchdog.waiting()
+            payload = _read_exactly(process.stdout, chunk_bytes)
+            watchdog.idle()
+            if watchdog.fired:
+                break
+            usable = len(payload) - len(payload) % 4
+            if usable:
+                chunk = np.frombuffer(payload[:usable], dtype="<f4").astype(np.float32)
+                np.clip(chunk, -1.0, 1.0, out=chunk)
+                n_samples += chunk.size
+                yield chunk
+            if len(payload) < chunk_bytes:
+                break
+        returncode = process.wait()
+        stderr_tail.join()
+        if watchdog.fired:
+            raise MediaTimeout(
+                f"ffmpeg exceeded {timeout_s:g} s decoding", path=path, stderr=stderr_tail.text
+            )
+        if returncode != 0:
+            raise DecodeError(
+                f"ffmpeg exited with status {returncode}", path=path, stderr=stderr_tail.text
+            )
+        if n_samples == 0:
+            raise NoAudioError(
+                "audio track decoded to no samples", path=path, stderr=stderr_tail.text
+            )
+    finally:
+        watchdog.stop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        stderr_tail.join()
+
+
+def _read_exactly(stream: Any, n_bytes: int) -> bytes:
+    """Read ``n_bytes`` from an unbuffered pipe, fewer only at end of stream."""
+    parts: list[bytes] = []
+    remaining = n_bytes
+    while remaining > 0:
+        part = stream.read(remaining)
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+class _StderrTail:
+    """Drains a process's stderr in a thread (so it never blocks) and keeps the tail."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._buffer = bytearray()
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        for line in iter(lambda: self._stream.read(4096), b""):
+            self._buffer.extend(line)
+            if len(self._buffer) > _STDERR_KEEP_BYTES:
+                del self._buffer[: len(self._buffer) - _STDERR_KEEP_BYTES]
+
+    def join(self) -> None:
+        self._thread.join(timeout=5.0)
+
+    @property
+    def text(self) -> str:
+        return self._buffer.decode("utf-8", "replace")
+
+
+class _Watchdog:
+    """Kills a process once the time spent waiting on it exceeds ``timeout_s`` seconds."""
+
+    def __init__(self, process: subprocess.Popen[bytes], *, timeout_s: float) -> None:
+        self._process = process
+        self._timeout_s = timeout_s
+        self._spent_s = 0.0
+        self._since: float | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.fired = False
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def waiting(self) -> None:
+        with self._lock:
+            self._since = time.monotonic()
+
+    def idle(self) -> None:
+        with self._lock:
+            if self._since is not None:
+                self._spent_s += time.monotonic() - self._since
+            self._since = None
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            with self._lock:
+                spent = self._spent_s
+                if self._since is not None:
+                    spent += time.monotonic() - self._since
+            if spent > self._timeout_s:
+                self.fired = True
+                self._process.kill()
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1.0)
+
+
+def _check_readable(path: str, error: type[ProbeError]) -> None:
+    if not os.path.lexists(path):
+        raise error("no such file", path=path)
+    if not os.path.isfile(path):
+        raise error("not a regular file", path=path)
+    if not os.access(path, os.R_OK):
+        raise error("permission denied", path=path)
+    if os.path.getsize(path) == 0:
+        raise error("file is empty (0 bytes)", path=path)
+
+
+def _media_info(path: str, report: dict[str, Any], *, stderr: str) -> MediaInfo:
+    streams = report.get("streams") or []
+    fmt = report.get("format") or {}
+    if not fmt and not streams:
+        raise ProbeError("ffprobe found no container or streams", path=path, stderr=stderr)
+    audio: list[AudioStream] = []
+    for stream in streams:
+        if stream.get("codec_type") != "audio":
+            continue
+        tags = stream.get("tags") or {}
+        language = tags.get("language") or tags.get("LANGUAGE")
+        audio.append(
+            AudioStream(
+                track=len(audio),
+                index=int(stream.get("index", len(audio))),
+                codec=str(stream.get("codec_name", "unknown")),
+                channels=int(stream.get("channels") or 0),
+                sample_rate=int(stream.get("sample_rate") or 0),
+                duration_s=_float_or_none(stream.get("duration")),
+                language=None if language in (None, "und") else str(language),
+                channel_layout=stream.get("channel_layout"),
+            )
+        )
+    has_video = any(
+        s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+        for s in streams
+    )
+    return MediaInfo(
+        path=path,
+        container=str(fmt.get("format_name", "unknown")),
+        duration_s=_float_or_none(fmt.get("duration")),
+        size_bytes=int(fmt.get("size") or os.path.getsize(path)),
+        has_video=has_video,
+        audio_streams=tuple(audio),
+    )
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None

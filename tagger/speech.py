@@ -1,0 +1,126 @@
+"""Per-window speech / no-speech decision from frame features (no model needed).
+
+A window is speech when enough of it is *voiced* (periodic in the 80–400 Hz pitch
+range, well above the noise floor, spectrally non-flat) and its level *moves* the
+way syllables do. Silence fails the level test, broadband noise the periodicity
+test, steady tones and hum the modulation test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tagger.errors import ConfigError
+from tagger.features import FeatureConfig, FrameColumns
+
+__all__ = ["SpeechConfig", "detect_speech", "speech_evidence"]
+
+
+@dataclass(frozen=True)
+class SpeechConfig:
+    """Thresholds of the detector (dB relative to full scale, fractions, dB).
+
+    Measured accuracy with these defaults is in ``docs/speech.md``.
+    """
+
+    min_level_db: float = -55.0
+    min_voicing: float = 0.45
+    max_flatness: float = 0.30
+    min_voiced_fraction: float = 0.10
+    min_voiced_s: float = 0.15
+    min_level_spread_db: float = 4.0
+    min_f0_spread_semitones: float = 0.3
+    max_f0_jump_semitones: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_voiced_fraction <= 1.0:
+            raise ConfigError("min_voiced_fraction must be within [0, 1]")
+
+
+@dataclass(frozen=True)
+class SpeechEvidence:
+    """Per-window quantities the decision is made from, each shape ``(n_windows,)``."""
+
+    voiced_fraction: np.ndarray
+    voiced_s: np.ndarray
+    level_spread_db: np.ndarray
+    f0_spread_semitones: np.ndarray
+
+
+def speech_evidence(
+    frames: np.ndarray,
+    n_valid: np.ndarray,
+    *,
+    features: FeatureConfig = FeatureConfig(),
+    config: SpeechConfig = SpeechConfig(),
+) -> SpeechEvidence:
+    """Compute :class:`SpeechEvidence` for frames ``(n_windows, n_frames, n_frame_features)``
+    of which the first ``n_valid[w]`` frames of window ``w`` hold audio."""
+    cols = FrameColumns(features)
+    n_frames = frames.shape[1]
+    valid = np.arange(n_frames)[None, :] < np.asarray(n_valid)[:, None]
+    level = frames[:, :, cols.rms_db]
+    voiced = (
+        valid
+        & (level >= config.min_level_db)
+        & (frames[:, :, cols.voicing] >= config.min_voicing)
+        & (frames[:, :, cols.flatness] <= config.max_flatness)
+        & (frames[:, :, cols.f0] > 0)
+    )
+    # Pitch continuity: a voiced frame needs a voiced neighbour within a semitone.
+    # Noise throws up isolated autocorrelation peaks at random lags; voices glide.
+    semitones = 12.0 * np.log2(np.maximum(frames[:, :, cols.f0], 1.0))
+    steady = (
+        voiced[:, 1:]
+        & voiced[:, :-1]
+        & (np.abs(np.diff(semitones, axis=1)) <= config.max_f0_jump_semitones)
+    )
+    continuous = np.zeros_like(voiced)
+    continuous[:, 1:] |= steady
+    continuous[:, :-1] |= steady
+    voiced = continuous
+    n_voiced = voiced.sum(axis=1)
+    frame_s = features.hop_length / features.sample_rate
+    voiced_fraction = n_voiced / np.maximum(valid.sum(axis=1), 1)
+
+    # Syllabic movement: spread (10th–90th percentile) of level over audible frames.
+    audible = valid & (level > config.min_level_db - 20.0)
+    level_spread = _masked_percentile_spread(level, audible)
+    f0_spread = _masked_percentile_spread(semitones, voiced)
+    return SpeechEvidence(
+        voiced_fraction=voiced_fraction,
+        voiced_s=n_voiced * frame_s,
+        level_spread_db=level_spread,
+        f0_spread_semitones=f0_spread,
+    )
+
+
+def detect_speech(
+    frames: np.ndarray,
+    n_valid: np.ndarray,
+    *,
+    features: FeatureConfig = FeatureConfig(),
+    config: SpeechConfig = SpeechConfig(),
+) -> np.ndarray:
+    """Boolean ``(n_windows,)``: does each window contain speech?"""
+    evidence = speech_evidence(frames, n_valid, features=features, config=config)
+    return (
+        (evidence.voiced_fraction >= config.min_voiced_fraction)
+        & (evidence.voiced_s >= config.min_voiced_s)
+        & (evidence.level_spread_db >= config.min_level_spread_db)
+        & (evidence.f0_spread_semitones >= config.min_f0_spread_semitones)
+    )
+
+
+def _masked_percentile_spread(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """90th minus 10th percentile of ``values[w][mask[w]]`` per row; 0 where < 2 values."""
+    masked = np.where(mask, values, np.nan)
+    counts = mask.sum(axis=1)
+    spread = np.zeros(values.shape[0], dtype=np.float64)
+    rows = counts >= 2
+    if np.any(rows):
+        high, low = np.nanpercentile(masked[rows], [90.0, 10.0], axis=1)
+        spread[rows] = high - low
+    return spread

@@ -1,0 +1,36 @@
+"""Shared fixtures: cached test media and the corpus location."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures import media
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+
+@pytest.fixture(scope="session")
+def media_cache(request: pytest.FixtureRequest) -> Path:
+    return Path(request.config.cache.mkdir("emotag-media"))
+
+
+@pytest.fixture(scope="session")
+def make_media(media_cache: Path) -> Callable[[str], Path]:
+    """``make_media(name)`` -> path of the cached test file built from recipe ``name``."""
+
+    def build(name: str) -> Path:
+        return media.build(name, media_cache)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not (media.CORPUS / "manifest.tsv").is_file():
+        pytest.skip("../shared/corpora/ravdess is not present")
+    return media.CORPUS
