@@ -31,7 +31,7 @@ class FrontEndConfig:
     window: WindowConfig = field(default_factory=WindowConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
-    batch_windows: int = 256
+    batch_windows: int = 64
 
     def __post_init__(self) -> None:
         if self.window.sample_rate != self.features.sample_rate:
