@@ -1,6 +1,23 @@
-"""The catalogue: Delta Lake tables of time-coded tags (the only code that writes them).
+"""The catalogue: Delta Lake tables of time-coded emotion tags.
 
-Not built yet: see issue #5. Kept as a package so the layout matches DESIGN.md.
+The only code that writes them. Knows nothing of audio: it takes rows (arrays,
+mappings) and stores them in units that readers see whole or not at all.
 """
 
-__all__: list[str] = []
+from catalog.errors import CatalogError
+from catalog.query import query
+from catalog.rows import unit_rows
+from catalog.schema import SCHEMAS, TABLES, UNIT_TABLES, validate
+from catalog.store import Catalog, UnitRows
+
+__all__ = [
+    "SCHEMAS",
+    "TABLES",
+    "UNIT_TABLES",
+    "Catalog",
+    "CatalogError",
+    "UnitRows",
+    "query",
+    "unit_rows",
+    "validate",
+]

@@ -1,0 +1,93 @@
+"""Build catalogue rows from plain arrays and mappings (no audio knowledge here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from catalog.errors import CatalogError
+from catalog.schema import EMOTIONS
+from catalog.store import UnitRows
+
+__all__ = ["unit_rows"]
+
+
+def unit_rows(
+    *,
+    video_id: str,
+    track_index: int,
+    model_version: str,
+    start_s: np.ndarray,
+    end_s: np.ndarray,
+    is_speech: np.ndarray,
+    labels: Sequence[str],
+    probs: np.ndarray,
+    segments: Sequence[Mapping[str, Any]],
+    profile: Mapping[str, Any],
+) -> UnitRows:
+    """Rows of one unit.
+
+    ``start_s``/``end_s``/``is_speech``/``labels``: ``(n_windows,)``; ``probs``:
+    ``(n_windows, 8)`` in :data:`catalog.schema.EMOTIONS` order. ``segments``: mappings
+    with ``start_s, end_s, label, mean_confidence, n_windows``; ``profile``: mapping
+    with ``speech_s``, ``shares`` (emotion -> share) and ``dominant_label``.
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    n = probs.shape[0]
+    if probs.ndim != 2 or probs.shape[1] != len(EMOTIONS):
+        raise CatalogError(f"probs must be (n_windows, {len(EMOTIONS)}), got {probs.shape}")
+    if not (len(start_s) == len(end_s) == len(is_speech) == len(labels) == n):
+        raise CatalogError("window arrays differ in length")
+    key = {
+        "video_id": pa.array([video_id] * n, pa.string()),
+        "track_index": pa.array([track_index] * n, pa.int32()),
+        "model_version": pa.array([model_version] * n, pa.string()),
+    }
+    windows = pa.table(
+        {
+            **key,
+            "start_s": pa.array(np.asarray(start_s, dtype=np.float64)),
+            "end_s": pa.array(np.asarray(end_s, dtype=np.float64)),
+            "is_speech": pa.array(np.asarray(is_speech, dtype=bool)),
+            "label": pa.array([str(x) for x in labels], pa.string()),
+            "confidence": pa.array(probs.max(axis=1) if n else np.zeros(0, np.float32)),
+            **{f"p_{name}": pa.array(probs[:, i]) for i, name in enumerate(EMOTIONS)},
+        }
+    )
+    m = len(segments)
+    segment_table = pa.table(
+        {
+            "video_id": pa.array([video_id] * m, pa.string()),
+            "track_index": pa.array([track_index] * m, pa.int32()),
+            "model_version": pa.array([model_version] * m, pa.string()),
+            "start_s": pa.array([float(s["start_s"]) for s in segments], pa.float64()),
+            "end_s": pa.array([float(s["end_s"]) for s in segments], pa.float64()),
+            "label": pa.array([str(s["label"]) for s in segments], pa.string()),
+            "mean_confidence": pa.array(
+                [float(s["mean_confidence"]) for s in segments], pa.float32()
+            ),
+            "n_windows": pa.array([int(s["n_windows"]) for s in segments], pa.int32()),
+        }
+    )
+    shares = profile["shares"]
+    profile_table = pa.table(
+        {
+            "video_id": pa.array([video_id], pa.string()),
+            "track_index": pa.array([track_index], pa.int32()),
+            "model_version": pa.array([model_version], pa.string()),
+            "speech_s": pa.array([float(profile["speech_s"])], pa.float64()),
+            **{f"share_{name}": pa.array([float(shares[name])], pa.float32()) for name in EMOTIONS},
+            "dominant_label": pa.array([str(profile["dominant_label"])], pa.string()),
+        }
+    )
+    return UnitRows(
+        video_id=video_id,
+        track_index=track_index,
+        model_version=model_version,
+        windows=windows,
+        segments=segment_table,
+        profile=profile_table,
+    )

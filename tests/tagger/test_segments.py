@@ -1,0 +1,94 @@
+"""Segments and profiles: tiling, merging, shares."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tagger.constants import EMOTIONS
+from tagger.segments import label_windows, merge_segments, owned_spans, profile, smooth_labels
+from tagger.windows import WindowConfig, window_bounds
+
+LABELS = [*EMOTIONS, "no_speech", "uncertain"]
+
+
+def spans_for(n_samples: int) -> np.ndarray:
+    bounds = window_bounds(n_samples, config=WindowConfig())
+    return owned_spans(bounds[:, 0] / 16_000, bounds[:, 1] / 16_000, hop_s=1.0, window_s=3.0)
+
+
+@given(n_samples=st.integers(min_value=1, max_value=16_000 * 40))
+def test_owned_spans_tile_the_track(n_samples: int) -> None:
+    spans = spans_for(n_samples)
+    assert spans[0, 0] == 0.0
+    assert spans[-1, 1] == pytest.approx(n_samples / 16_000)
+    assert np.all(spans[1:, 0] == spans[:-1, 1])
+    assert np.all(spans[:, 1] >= spans[:, 0])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n_samples=st.integers(min_value=16_000, max_value=16_000 * 30),
+    seed=st.integers(min_value=0, max_value=10_000),
+    min_duration_s=st.sampled_from([0.0, 1.5, 4.0]),
+)
+def test_segments_tile_the_track_and_speech_time(
+    n_samples: int, seed: int, min_duration_s: float
+) -> None:
+    spans = spans_for(n_samples)
+    rng = np.random.default_rng(seed)
+    labels = np.array([LABELS[i] for i in rng.integers(0, len(LABELS), len(spans))], dtype=object)
+    segments = merge_segments(spans, labels, rng.random(len(spans)), min_duration_s=min_duration_s)
+    assert segments[0].start_s == 0.0 and segments[-1].end_s == pytest.approx(spans[-1, 1])
+    assert all(a.end_s == b.start_s for a, b in itertools.pairwise(segments))
+    assert all(a.label != b.label for a, b in itertools.pairwise(segments))
+    assert sum(s.n_windows for s in segments) == len(spans)
+    if min_duration_s == 0.0:
+        speech_time = float(np.sum((spans[:, 1] - spans[:, 0])[labels != "no_speech"]))
+        segment_speech = sum(s.end_s - s.start_s for s in segments if s.label != "no_speech")
+        assert segment_speech == pytest.approx(speech_time)
+    elif len(segments) > 1:
+        assert all(s.end_s - s.start_s >= min_duration_s for s in segments)
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=10_000), n=st.integers(min_value=1, max_value=50))
+def test_profile_shares_sum_to_one(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(8), size=n)
+    is_speech = rng.random(n) > 0.3
+    spans = spans_for(n * 16_000 + 2 * 16_000)[:n]
+    result = profile(spans, probs, is_speech)
+    if is_speech.any():
+        assert sum(result.shares.values()) == pytest.approx(1.0)
+        assert result.dominant_label == max(result.shares, key=lambda k: result.shares[k])
+        assert result.speech_s == pytest.approx(
+            float(np.sum((spans[:, 1] - spans[:, 0])[is_speech]))
+        )
+    else:
+        assert result.dominant_label == "no_speech" and result.speech_s == 0.0
+
+
+def test_label_windows_marks_no_speech_and_uncertain() -> None:
+    probs = np.array(
+        [[0.9, 0.1, 0, 0, 0, 0, 0, 0], [0.3, 0.3, 0.4, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0, 0]]
+    )
+    labels = label_windows(probs, np.array([True, True, False]), abstain_threshold=0.5)
+    assert labels.tolist() == ["neutral", "uncertain", "no_speech"]
+
+
+def test_smoothing_removes_a_lone_flip_but_not_no_speech() -> None:
+    labels = np.array(["sad", "sad", "happy", "sad", "sad", "no_speech", "angry"], dtype=object)
+    assert smooth_labels(labels).tolist() == [
+        "sad",
+        "sad",
+        "sad",
+        "sad",
+        "sad",
+        "no_speech",
+        "angry",
+    ]
