@@ -1,0 +1,163 @@
+"""Tag a track end to end: front end -> model -> labels -> segments and profile.
+
+One core (:func:`tag_batches`) serves a file track (:func:`tag_track`) and an
+in-memory signal (:func:`tag_signal`), so both produce the same rows. Only the
+model's class probabilities per window are kept, never a track's audio or frames.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from tagger.constants import EMOTIONS, SAMPLE_RATE
+from tagger.errors import ConfigError
+from tagger.frontend import FrontEndConfig, WindowBatch, analyse_chunks, analyse_file
+from tagger.media import MediaInfo
+from tagger.segments import Profile, Segment, merge_segments, owned_spans, profile, smooth_labels
+
+__all__ = ["TagConfig", "TrackTags", "WindowClassifier", "tag_batches", "tag_signal", "tag_track"]
+
+
+class WindowClassifier(Protocol):
+    """What tagging needs of a model (``tagger.model.Classifier`` is one)."""
+
+    version: str
+
+    def predict(self, batch: WindowBatch) -> np.ndarray: ...
+
+    def label(self, probs: np.ndarray, is_speech: np.ndarray) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class TagConfig:
+    """Front end plus post-processing: majority smoothing over ``2*smoothing_radius+1``
+    windows, segments shorter than ``min_segment_s`` seconds absorbed by a neighbour.
+    ``timeout_s_per_audio_s`` bounds decoding time: ``30 + duration * factor`` seconds."""
+
+    frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
+    smoothing_radius: int = 1
+    min_segment_s: float = 2.0
+    chunk_s: float = 30.0
+    timeout_s_per_audio_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.smoothing_radius < 0 or self.min_segment_s < 0:
+            raise ConfigError("smoothing_radius and min_segment_s must be >= 0")
+
+    def timeout_s(self, duration_s: float | None) -> float:
+        return 30.0 + (duration_s or 3600.0) * self.timeout_s_per_audio_s
+
+
+@dataclass(frozen=True)
+class TrackTags:
+    """Tags of one track. Arrays have one row per window:
+    ``start_s``/``end_s`` (seconds), ``is_speech``, ``probs`` ``(n, 8)`` calibrated,
+    ``labels`` (emotion, ``no_speech`` or ``uncertain``, before smoothing)."""
+
+    model_version: str
+    start_s: np.ndarray
+    end_s: np.ndarray
+    is_speech: np.ndarray
+    probs: np.ndarray
+    labels: list[str]
+    segments: list[Segment]
+    profile: Profile
+
+    @property
+    def n_windows(self) -> int:
+        return int(self.start_s.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.end_s.max()) if self.n_windows else 0.0
+
+
+def tag_batches(
+    batches: Iterable[WindowBatch], *, classifier: WindowClassifier, config: TagConfig = TagConfig()
+) -> TrackTags:
+    """Classify every window of a stream of batches and post-process the track."""
+    starts, ends, speech, probs = [], [], [], []
+    for batch in batches:
+        starts.append(batch.start_s)
+        ends.append(batch.end_s)
+        speech.append(batch.is_speech)
+        probs.append(classifier.predict(batch).astype(np.float32))
+    if not starts:
+        empty = np.zeros(0)
+        return TrackTags(
+            model_version=classifier.version,
+            start_s=empty,
+            end_s=empty,
+            is_speech=np.zeros(0, dtype=bool),
+            probs=np.zeros((0, len(EMOTIONS)), dtype=np.float32),
+            labels=[],
+            segments=[],
+            profile=profile(
+                np.zeros((0, 2)), np.zeros((0, len(EMOTIONS))), np.zeros(0, dtype=bool)
+            ),
+        )
+    start_s, end_s = np.concatenate(starts), np.concatenate(ends)
+    is_speech, all_probs = np.concatenate(speech), np.concatenate(probs)
+    labels = classifier.label(all_probs, is_speech)
+    window = config.frontend.window
+    spans = owned_spans(start_s, end_s, hop_s=window.hop_s, window_s=window.window_s)
+    smoothed = smooth_labels(np.asarray(labels, dtype=object), radius=config.smoothing_radius)
+    segments = merge_segments(
+        spans, smoothed, all_probs.max(axis=1), min_duration_s=config.min_segment_s
+    )
+    return TrackTags(
+        model_version=classifier.version,
+        start_s=start_s,
+        end_s=end_s,
+        is_speech=is_speech,
+        probs=all_probs,
+        labels=labels,
+        segments=segments,
+        profile=profile(spans, all_probs, is_speech),
+    )
+
+
+def tag_signal(
+    y: np.ndarray,
+    *,
+    classifier: WindowClassifier,
+    sample_rate: int = SAMPLE_RATE,
+    config: TagConfig = TagConfig(),
+) -> TrackTags:
+    """Tag an in-memory mono signal ``y`` (shape ``(n,)``) at ``sample_rate`` Hz."""
+    if sample_rate != config.frontend.window.sample_rate:
+        import librosa
+
+        y = librosa.resample(
+            np.asarray(y, dtype=np.float32),
+            orig_sr=sample_rate,
+            target_sr=config.frontend.window.sample_rate,
+        )
+    batches = analyse_chunks([np.asarray(y, dtype=np.float32)], config=config.frontend)
+    return tag_batches(batches, classifier=classifier, config=config)
+
+
+def tag_track(
+    path: str | os.PathLike[str],
+    *,
+    track: int,
+    classifier: WindowClassifier,
+    config: TagConfig = TagConfig(),
+    info: MediaInfo | None = None,
+) -> TrackTags:
+    """Stream and tag audio track ``track`` of a media file."""
+    duration = info.duration_s if info is not None else None
+    batches = analyse_file(
+        path,
+        track=track,
+        config=config.frontend,
+        chunk_s=config.chunk_s,
+        timeout_s=config.timeout_s(duration),
+        info=info,
+    )
+    return tag_batches(batches, classifier=classifier, config=config)
