@@ -49,13 +49,14 @@ def test_tag_library_tags_good_videos_records_bad_ones_and_reruns_do_nothing(
     # Window times cover each track and probabilities sum to one.
     check = query(
         catalog,
-        "SELECT max(abs(p_neutral+p_calm+p_happy+p_sad+p_angry+p_fearful+p_disgust+p_surprised-1)) AS err,"
-        " min(start_s) AS first FROM windows",
+        "SELECT max(abs(p_neutral+p_calm+p_happy+p_sad+p_angry+p_fearful+p_disgust+p_surprised-1))"
+        " AS err, min(start_s) AS first FROM windows",
     ).to_pylist()[0]
     assert check["err"] < 1e-4 and check["first"] == 0.0
     coverage = query(
         catalog,
-        "SELECT t.duration_s AS d, max(w.end_s) AS e FROM windows w JOIN tracks t USING (video_id, track_index)"
+        "SELECT t.duration_s AS d, max(w.end_s) AS e FROM windows w"
+        " JOIN tracks t USING (video_id, track_index)"
         " GROUP BY t.video_id, t.track_index, t.duration_s",
     ).to_pylist()
     assert all(abs(row["d"] - row["e"]) < 1e-6 for row in coverage)
