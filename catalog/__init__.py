@@ -8,7 +8,7 @@ from catalog.errors import CatalogError
 from catalog.query import query
 from catalog.rows import unit_rows
 from catalog.schema import SCHEMAS, TABLES, UNIT_TABLES, validate
-from catalog.store import Catalog, UnitRows
+from catalog.store import Catalog, UnitRows, sql_quote
 
 __all__ = [
     "SCHEMAS",
@@ -18,6 +18,7 @@ __all__ = [
     "CatalogError",
     "UnitRows",
     "query",
+    "sql_quote",
     "unit_rows",
     "validate",
 ]

@@ -127,8 +127,7 @@ def _walk(root: str, real_roots: Sequence[str], follow_outside: bool) -> Iterato
         dirs[:] = sorted(
             d
             for d in dirs
-            if not d.startswith(".")
-            and (follow_outside or _inside(os.path.join(folder, d), real_roots))
+            if not d.startswith(".") and (follow_outside or _inside(os.path.join(folder, d), real_roots))
         )
         for name in sorted(names):
             path = os.path.join(folder, name)

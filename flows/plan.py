@@ -68,9 +68,7 @@ def make_plan(
         except OSError:
             plan.n_unreadable += 1
             plan.todo.append(
-                VideoJob(
-                    candidate.path, _unreadable_id(candidate), candidate.size_bytes, candidate.mtime
-                )
+                VideoJob(candidate.path, _unreadable_id(candidate), candidate.size_bytes, candidate.mtime)
             )
             continue
         rows = known.get(video_id, [])
@@ -118,7 +116,4 @@ def _unreadable_id(candidate: Candidate) -> str:
     """A stand-in id for a file that cannot be read (it is recorded as failed)."""
     import hashlib
 
-    return (
-        "unreadable-"
-        + hashlib.sha256(candidate.path.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    )
+    return "unreadable-" + hashlib.sha256(candidate.path.encode("utf-8", "surrogateescape")).hexdigest()[:32]

@@ -118,9 +118,7 @@ def run_tagging(
 
     roots, files = expand_inputs(inputs)
     candidates = discover(roots, files=files, extensions=extensions, min_age_s=min_age_s)
-    plan = make_plan(
-        catalog, candidates, model_version=version, force=force, retry_failed=retry_failed
-    )
+    plan = make_plan(catalog, candidates, model_version=version, force=force, retry_failed=retry_failed)
     logger.info(
         "%s: %d files, %d to tag, %d already done, %d moved/renamed",
         flow_name,
@@ -149,9 +147,7 @@ def run_tagging(
     for future in futures:
         total.add(future.result())
     n_missing = (
-        sum(catalog.mark_missing(root=r, seen_paths=plan.seen_paths) for r in roots)
-        if mark_missing
-        else 0
+        sum(catalog.mark_missing(root=r, seen_paths=plan.seen_paths) for r in roots) if mark_missing else 0
     )
     wall_s = time.perf_counter() - clock
     summary: dict[str, Any] = {
@@ -315,9 +311,7 @@ def _artifact(flow_name: str, summary: dict[str, Any]) -> None:
         f"Drift: {summary['drift']}",
     ]
     try:
-        create_markdown_artifact(
-            "\n".join(lines), key=f"{flow_name}-report", description="run report"
-        )
+        create_markdown_artifact("\n".join(lines), key=f"{flow_name}-report", description="run report")
     except Exception:  # pragma: no cover - artifacts are a convenience, never a failure
         get_run_logger().warning("could not create the run artifact")
 

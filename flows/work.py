@@ -149,8 +149,7 @@ def process_batch(
             initargs=(model_path,),
         ) as pool:
             futures = {
-                pool.submit(process_video, jobs[i], model_path=model_path, config=config): i
-                for i in pending
+                pool.submit(process_video, jobs[i], model_path=model_path, config=config): i for i in pending
             }
             broken = False
             for future in cf.as_completed(futures):
@@ -166,9 +165,7 @@ def process_batch(
             died = [i for i in pending if i not in outcomes]
             in_flight = died[:workers]
             for index in in_flight:
-                outcomes[index] = VideoOutcome(
-                    jobs[index], "failed", "worker process died while tagging"
-                )
+                outcomes[index] = VideoOutcome(jobs[index], "failed", "worker process died while tagging")
         pending = [i for i in pending if i not in outcomes]
     return [outcomes[i] for i in range(len(jobs))]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import media
+from tests.fixtures.models import build_tiny_model
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
@@ -34,3 +35,9 @@ def corpus() -> Path:
     if not (media.CORPUS / "manifest.tsv").is_file():
         pytest.skip("../shared/corpora/ravdess is not present")
     return media.CORPUS
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small valid model + card (random weights) for pipeline plumbing tests."""
+    return build_tiny_model(tmp_path_factory.mktemp("model"))

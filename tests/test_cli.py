@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-EMOTAG = [sys.executable, "-m", "tagger.cli"]
-COMMANDS = ["doctor", "probe", "analyse", "demo"]
+EMOTAG = [sys.executable, "-m", "flows.cli"]
+COMMANDS = ["tag", "backfill", "query", "show", "train", "evaluate", "demo", "doctor", "probe"]
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*EMOTAG, *args], capture_output=True, text=True, timeout=300)
+def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    return subprocess.run([*EMOTAG, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -25,28 +27,69 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     assert "Example: emotag " + command in result.stdout
 
 
-def test_unknown_command_is_a_usage_error() -> None:
-    assert run("frobnicate").returncode == 2
-    assert run().returncode == 2
+@pytest.mark.parametrize(
+    "args", [(), ("frobnicate",), ("query",), ("tag",), ("tag", "x", "--workers", "many")]
+)
+def test_bad_arguments_are_usage_errors(args: tuple[str, ...]) -> None:
+    assert run(*args).returncode == 2
 
 
-def test_doctor_json_reports_both_tools() -> None:
-    result = run("doctor", "--json")
-    assert result.returncode == 0, result.stderr
+def test_doctor_json_reports_tools_model_and_catalogue(tiny_model: Path, tmp_path: Path) -> None:
+    result = run("doctor", "--json", "--model", str(tiny_model), "--catalog", str(tmp_path / "c"))
+    assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["ok"] is True
-    assert set(report["tools"]) == {"ffmpeg", "ffprobe"}
-    assert all("version" in tool for tool in report["tools"].values())
+    assert set(report["checks"]) == {"ffmpeg", "ffprobe", "model", "catalog"}
+    assert report["checks"]["ffprobe"]["detail"].startswith("ffprobe version")
 
 
-def test_probe_and_analyse_json_and_exit_codes(make_media: Callable[[str], Path]) -> None:
-    good, bad = make_media("two_tracks"), make_media("zero_byte")
-    probed = run("probe", "--json", str(good))
-    assert probed.returncode == 0
-    assert len(json.loads(probed.stdout)[0]["audio_streams"]) == 2
-    analysed = run("analyse", "--json", str(good), str(bad), str(make_media("no_audio")))
-    assert analysed.returncode == 1  # one input failed, the others were still done
-    rows = json.loads(analysed.stdout)
-    assert [r["status"] for r in rows] == ["ok", "failed", "no_audio"]
-    assert "empty" in rows[1]["error"]
-    assert [t["n_windows"] for t in rows[0]["tracks"]] == [4, 4]
+def test_doctor_reports_a_broken_model_with_exit_3(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.keras"
+    bogus.write_bytes(b"not a model")
+    result = run("doctor", "--json", "--model", str(bogus), "--catalog", str(tmp_path / "c"))
+    assert result.returncode == 3
+    assert json.loads(result.stdout)["checks"]["model"]["ok"] is False
+
+
+def test_probe_json_and_exit_code(make_media: Callable[[str], Path]) -> None:
+    ok = run("probe", "--json", str(make_media("two_tracks")))
+    assert ok.returncode == 0
+    assert len(json.loads(ok.stdout)[0]["audio_streams"]) == 2
+    bad = run("probe", "--json", str(make_media("zero_byte")))
+    assert bad.returncode == 1 and "empty" in json.loads(bad.stdout)[0]["error"]
+
+
+def test_tag_query_show_round_trip(
+    make_media: Callable[[str], Path], tiny_model: Path, tmp_path: Path
+) -> None:
+    library = tmp_path / "lib"
+    library.mkdir()
+    for name in ("two_tracks", "zero_byte"):
+        (library / make_media(name).name).write_bytes(make_media(name).read_bytes())
+    catalog = str(tmp_path / "catalog")
+    tagged = run("tag", str(library), "--catalog", catalog, "--model", str(tiny_model), "--json")
+    assert tagged.returncode == 1, tagged.stderr  # the empty file failed, the other was tagged
+    summary = json.loads(tagged.stdout)
+    assert (summary["n_tagged"], summary["n_failed"]) == (1, 1)
+
+    rows = run(
+        "query",
+        "--catalog",
+        catalog,
+        "--json",
+        "SELECT track_index, count(*) AS n FROM windows GROUP BY 1 ORDER BY 1",
+    )
+    assert rows.returncode == 0, rows.stderr
+    assert [r["track_index"] for r in json.loads(rows.stdout)] == [0, 1]
+    csv = run("query", "--catalog", catalog, "--format", "csv", "SELECT count(*) AS n FROM units")
+    assert csv.stdout.split() == ["n", "2"]
+    refused = run("query", "--catalog", catalog, "COPY (SELECT 1) TO '/tmp/x.csv'")
+    assert refused.returncode == 4
+
+    plot = tmp_path / "timeline.png"
+    shown = run("show", "--catalog", catalog, "two tracks.mp4", "--json", "--plot", str(plot))
+    assert shown.returncode == 0, shown.stderr
+    timeline = json.loads(shown.stdout)
+    assert [t["track_index"] for t in timeline["tracks"]] == [0, 1]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run("show", "--catalog", catalog, "no-such-video").returncode == 2

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.media import CORPUS
-from tests.fixtures.models import build_tiny_model
 
 GOOD = [
     "mp4_aac",
@@ -30,11 +29,6 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture
