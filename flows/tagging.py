@@ -31,9 +31,34 @@ from tagger.frontend import FrontEndConfig
 from tagger.tagging import TagConfig
 from tagger.windows import WindowConfig
 
-__all__ = ["backfill", "run_tagging", "tag_batch", "tag_library"]
+__all__ = ["backfill", "run_tagging", "tag_batch", "tag_library", "with_dask"]
 
 DEFAULT_CATALOG = os.environ.get("EMOTAG_CATALOG", "emotag-catalog")
+
+
+def _task_runner() -> Any:
+    """Batches run one after another here (each uses a process pool), or on a Dask
+    cluster when ``EMOTAG_DASK_ADDRESS`` names its scheduler (``tcp://host:8786``)."""
+    address = os.environ.get("EMOTAG_DASK_ADDRESS")
+    if address:
+        from prefect_dask.task_runners import DaskTaskRunner
+
+        return DaskTaskRunner(address=address)
+    return ThreadPoolTaskRunner(max_workers=1)
+
+
+def with_dask(flow_fn: Any, address: str) -> Any:
+    """``flow_fn`` with its batches sent to the Dask scheduler at ``address``."""
+    from prefect_dask.task_runners import DaskTaskRunner
+
+    return flow_fn.with_options(task_runner=DaskTaskRunner(address=address))
+
+
+def _on_dask() -> bool:
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    return context is not None and type(context.task_runner).__name__ == "DaskTaskRunner"
 
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -130,6 +155,8 @@ def run_tagging(
     plan.record_seen(catalog)
 
     config = TagConfig(frontend=FrontEndConfig(window=WindowConfig(window_s=window_s, hop_s=hop_s)))
+    # On Dask the cluster's workers are the parallelism (and may not fork children).
+    workers = 1 if _on_dask() else max_workers
     batches = [plan.todo[i : i + batch_size] for i in range(0, len(plan.todo), batch_size)]
     futures = [
         tag_batch.submit(
@@ -137,7 +164,7 @@ def run_tagging(
             catalog_root=catalog_root,
             model_path=model_path,
             config=config,
-            workers=max_workers,
+            workers=workers,
             run_id=run_id,
             replace=force,
         )
@@ -186,7 +213,7 @@ def run_tagging(
     return summary
 
 
-@flow(name="tag-library", task_runner=ThreadPoolTaskRunner(max_workers=1))  # type: ignore[arg-type]
+@flow(name="tag-library", task_runner=_task_runner())  # type: ignore[arg-type]
 def tag_library(
     roots: list[str],
     catalog_root: str = DEFAULT_CATALOG,
@@ -216,7 +243,7 @@ def tag_library(
     )
 
 
-@flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=1))  # type: ignore[arg-type]
+@flow(name="backfill", task_runner=_task_runner())  # type: ignore[arg-type]
 def backfill(
     paths: list[str],
     catalog_root: str = DEFAULT_CATALOG,
