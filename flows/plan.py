@@ -34,10 +34,34 @@ class Plan:
     n_skipped: int = 0
     n_moved: int = 0
     n_unreadable: int = 0
+    copies: list[tuple[Candidate, str]] = field(default_factory=list)
 
     def record_seen(self, catalog: Catalog) -> None:
         if self.seen_rows:
             catalog.record_videos(pa.Table.from_pylist(self.seen_rows, schema=SCHEMAS["videos"]))
+
+    def record_copies(self, catalog: Catalog) -> None:
+        """After tagging: a path row for each further copy of content tagged in this run."""
+        if not self.copies:
+            return
+        known = _known_videos(catalog)
+        now = datetime.now(UTC)
+        rows = []
+        for candidate, video_id in self.copies:
+            if video_id in known:
+                latest = max(known[video_id], key=lambda r: r["last_seen_at"])
+                rows.append(
+                    {
+                        **latest,
+                        "path": candidate.path,
+                        "size_bytes": candidate.size_bytes,
+                        "mtime": datetime.fromtimestamp(candidate.mtime, tz=UTC),
+                        "first_seen_at": now,
+                        "last_seen_at": now,
+                    }
+                )
+        if rows:
+            catalog.record_videos(pa.Table.from_pylist(rows, schema=SCHEMAS["videos"]))
 
 
 def make_plan(
@@ -77,12 +101,16 @@ def make_plan(
             latest["status"] == "no_audio"
             or (latest["status"] == "failed" and not retry_failed)
             or (
-                latest["status"] in ("ok", "missing")
+                latest["status"] in ("ok", "partial", "missing")
                 and latest["n_audio_tracks"]
                 and done_videos.get(video_id, set()) >= set(range(latest["n_audio_tracks"]))
             )
         )
-        if video_id in queued or (finished and not force):
+        if video_id in queued:
+            plan.n_skipped += 1
+            plan.copies.append((candidate, video_id))
+            continue
+        if finished and not force:
             plan.n_skipped += 1
             if latest is not None:
                 if candidate.path not in {r["path"] for r in rows}:

@@ -111,6 +111,7 @@ def run_tagging(
     hop_s: float,
     min_age_s: float,
     mark_missing: bool,
+    decode_timeout_s: float = 30.0,
 ) -> dict[str, Any]:
     """The body shared by both flows: plan, tag in batches, record the run."""
     logger = get_run_logger()
@@ -154,7 +155,10 @@ def run_tagging(
     )
     plan.record_seen(catalog)
 
-    config = TagConfig(frontend=FrontEndConfig(window=WindowConfig(window_s=window_s, hop_s=hop_s)))
+    config = TagConfig(
+        frontend=FrontEndConfig(window=WindowConfig(window_s=window_s, hop_s=hop_s)),
+        timeout_base_s=decode_timeout_s,
+    )
     # On Dask the cluster's workers are the parallelism (and may not fork children).
     workers = 1 if _on_dask() else max_workers
     batches = [plan.todo[i : i + batch_size] for i in range(0, len(plan.todo), batch_size)]
@@ -173,6 +177,7 @@ def run_tagging(
     total = BatchReport()
     for future in futures:
         total.add(future.result())
+    plan.record_copies(catalog)
     n_missing = (
         sum(catalog.mark_missing(root=r, seen_paths=plan.seen_paths) for r in roots) if mark_missing else 0
     )
@@ -224,6 +229,7 @@ def tag_library(
     window_s: float = 3.0,
     hop_s: float = 1.0,
     min_age_s: float = 60.0,
+    decode_timeout_s: float = 30.0,
 ) -> dict[str, Any]:
     """Nightly: tag what is new or changed under ``roots``, mark what disappeared."""
     return run_tagging(
@@ -240,6 +246,7 @@ def tag_library(
         hop_s=hop_s,
         min_age_s=min_age_s,
         mark_missing=True,
+        decode_timeout_s=decode_timeout_s,
     )
 
 
@@ -255,6 +262,7 @@ def backfill(
     max_workers: int = 1,
     window_s: float = 3.0,
     hop_s: float = 1.0,
+    decode_timeout_s: float = 30.0,
 ) -> dict[str, Any]:
     """On demand: tag files, folders or globs, with another model or ``force``."""
     return run_tagging(
@@ -271,6 +279,7 @@ def backfill(
         hop_s=hop_s,
         min_age_s=0.0,
         mark_missing=False,
+        decode_timeout_s=decode_timeout_s,
     )
 
 

@@ -42,7 +42,8 @@ class VideoJob:
 
 @dataclass
 class VideoOutcome:
-    """What tagging one video produced: ``status`` ok / no_audio / failed (+ ``error``)."""
+    """What tagging one video produced: ``status`` ok / partial (tagged, but the audio
+    ended early) / no_audio / failed, and ``error`` saying why for all but ok."""
 
     job: VideoJob
     status: str
@@ -108,9 +109,11 @@ def process_video(job: VideoJob, *, model_path: str | None, config: TagConfig) -
             tag_track(job.path, track=s.track, classifier=classifier, config=config, info=info)
             for s in info.audio_streams
         ]
+        short = _partial_reason(info, tracks)
         return VideoOutcome(
             job,
-            "ok",
+            "partial" if short else "ok",
+            short,
             info=info,
             tracks=tracks,
             audio_s=sum(t.duration_s for t in tracks),
@@ -126,6 +129,18 @@ def process_video(job: VideoJob, *, model_path: str | None, config: TagConfig) -
         return VideoOutcome(
             job, "failed", f"{type(exc).__name__}: {exc}", elapsed_s=time.perf_counter() - started
         )
+
+
+def _partial_reason(info: MediaInfo, tracks: Sequence[TrackTags]) -> str | None:
+    """Why a decode looks cut short (audio ends well before the declared duration)."""
+    for stream, tags in zip(info.audio_streams, tracks, strict=True):
+        declared = stream.duration_s or info.duration_s
+        if declared and tags.duration_s < 0.9 * declared - 1.0:
+            return (
+                f"partial: track {stream.track} decoded {tags.duration_s:.1f} s of "
+                f"{declared:.1f} s declared (truncated or damaged file)"
+            )
+    return None
 
 
 def process_batch(

@@ -37,20 +37,22 @@ class WindowClassifier(Protocol):
 class TagConfig:
     """Front end plus post-processing: majority smoothing over ``2*smoothing_radius+1``
     windows, segments shorter than ``min_segment_s`` seconds absorbed by a neighbour.
-    ``timeout_s_per_audio_s`` bounds decoding time: ``30 + duration * factor`` seconds."""
+    Decoding a track may spend ``timeout_base_s + duration * timeout_s_per_audio_s``
+    seconds waiting on ffmpeg before it is killed."""
 
     frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
     smoothing_radius: int = 1
     min_segment_s: float = 2.0
     chunk_s: float = 30.0
     timeout_s_per_audio_s: float = 0.5
+    timeout_base_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.smoothing_radius < 0 or self.min_segment_s < 0:
             raise ConfigError("smoothing_radius and min_segment_s must be >= 0")
 
     def timeout_s(self, duration_s: float | None) -> float:
-        return 30.0 + (duration_s or 3600.0) * self.timeout_s_per_audio_s
+        return self.timeout_base_s + (duration_s or 3600.0) * self.timeout_s_per_audio_s
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,7 @@ def tag_batches(
             probs=np.zeros((0, len(EMOTIONS)), dtype=np.float32),
             labels=[],
             segments=[],
-            profile=profile(
-                np.zeros((0, 2)), np.zeros((0, len(EMOTIONS))), np.zeros(0, dtype=bool)
-            ),
+            profile=profile(np.zeros((0, 2)), np.zeros((0, len(EMOTIONS))), np.zeros(0, dtype=bool)),
         )
     start_s, end_s = np.concatenate(starts), np.concatenate(ends)
     is_speech, all_probs = np.concatenate(speech), np.concatenate(probs)
@@ -107,9 +107,7 @@ def tag_batches(
     window = config.frontend.window
     spans = owned_spans(start_s, end_s, hop_s=window.hop_s, window_s=window.window_s)
     smoothed = smooth_labels(np.asarray(labels, dtype=object), radius=config.smoothing_radius)
-    segments = merge_segments(
-        spans, smoothed, all_probs.max(axis=1), min_duration_s=config.min_segment_s
-    )
+    segments = merge_segments(spans, smoothed, all_probs.max(axis=1), min_duration_s=config.min_segment_s)
     return TrackTags(
         model_version=classifier.version,
         start_s=start_s,
