@@ -26,6 +26,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from catalog import Catalog, CatalogError
 from flows.library import DEFAULT_EXTENSIONS, discover, expand_inputs
 from flows.plan import make_plan, model_version_of
+from flows.progress import RunProgress
 from flows.work import BatchReport, VideoJob, process_batch, write_outcomes
 from tagger.frontend import FrontEndConfig
 from tagger.tagging import TagConfig
@@ -175,8 +176,11 @@ def run_tagging(
         for batch in batches
     ]
     total = BatchReport()
-    for future in futures:
-        total.add(future.result())
+    with RunProgress(total=len(plan.todo), logger=logger, label=flow_name) as progress:
+        for batch, future in zip(batches, futures, strict=True):
+            report = future.result()
+            total.add(report)
+            progress.advance(len(batch), report.audio_s)
     plan.record_copies(catalog)
     n_missing = (
         sum(catalog.mark_missing(root=r, seen_paths=plan.seen_paths) for r in roots) if mark_missing else 0

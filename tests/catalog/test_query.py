@@ -19,9 +19,7 @@ def catalog(tmp_path: Path) -> Catalog:
 
 
 def test_queries_see_every_table(catalog: Catalog) -> None:
-    result = query(
-        catalog, "SELECT video_id, count(*) AS n FROM windows GROUP BY video_id ORDER BY video_id"
-    )
+    result = query(catalog, "SELECT video_id, count(*) AS n FROM windows GROUP BY video_id ORDER BY video_id")
     assert result.to_pylist() == [{"video_id": f"video-{i:06d}", "n": 20} for i in range(3)]
     joined = query(
         catalog,
@@ -62,3 +60,10 @@ def test_writes_and_file_access_are_refused(catalog: Catalog, sql: str) -> None:
 def test_bad_sql_is_a_catalog_error(catalog: Catalog) -> None:
     with pytest.raises(CatalogError):
         query(catalog, "SELEC nonsense")
+
+
+def test_catalogue_and_tagger_agree_on_the_emotions() -> None:
+    from catalog.schema import EMOTIONS as CATALOG_EMOTIONS
+    from tagger.constants import EMOTIONS
+
+    assert CATALOG_EMOTIONS == EMOTIONS

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog import Catalog, query
+from catalog import Catalog
 
 pytestmark = pytest.mark.slow
 MakeMedia = Callable[[str], Path]
@@ -57,18 +57,11 @@ def emotag(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[st
 
 
 def consistent(catalog: Catalog) -> dict[str, int]:
-    """Counts, after checking every committed unit is whole and nothing is duplicated."""
-    incomplete = query(
-        catalog,
-        "SELECT count(*) AS n FROM units u WHERE u.n_windows <> "
-        "(SELECT count(*) FROM windows w WHERE w.write_id = u.write_id)",
-    ).to_pylist()[0]["n"]
-    duplicates = query(
-        catalog,
-        "SELECT count(*) AS n FROM (SELECT video_id, track_index, model_version, start_s "
-        "FROM windows GROUP BY ALL HAVING count(*) > 1)",
-    ).to_pylist()[0]["n"]
-    assert incomplete == 0 and duplicates == 0
+    """Counts, after the maintenance checks (units whole, no duplicates, sums to 1) pass."""
+    from flows.maintenance import catalog_checks
+
+    checks = catalog_checks.fn(catalog.root)
+    assert checks["ok"], checks
     return {
         "units": catalog.count("units"),
         "profiles": catalog.count("profiles"),
@@ -149,7 +142,7 @@ def test_a_killed_worker_fails_its_video_and_the_batch_goes_on(
         "--json",
         env={"EMOTAG_FFMPEG": str(fake)},
     )
-    out, err = proc.communicate(timeout=900)
+    _, err = proc.communicate(timeout=900)
     assert proc.returncode == 1, err  # one video failed, the rest were tagged
     catalog = Catalog(catalog_root)
     videos = {Path(v["path"]).name: v for v in catalog.open_table("videos").to_table().to_pylist()}
