@@ -156,33 +156,61 @@ def process_batch(
     outcomes: dict[int, VideoOutcome] = {}
     pending = list(range(len(jobs)))
     while pending:
-        context = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(model_path,),
-        ) as pool:
-            futures = {
-                pool.submit(process_video, jobs[i], model_path=model_path, config=config): i for i in pending
-            }
-            broken = False
-            for future in cf.as_completed(futures):
-                index = futures[future]
-                try:
-                    outcomes[index] = future.result()
-                except cf.process.BrokenProcessPool:
-                    broken = True
-                except Exception as exc:  # a bug in one video must not sink the batch
-                    outcomes[index] = VideoOutcome(jobs[index], "failed", f"worker error: {exc!r}")
+        broken = _run_pool(jobs, pending, outcomes, model_path=model_path, config=config, workers=workers)
         if broken:
-            # The videos in flight when the worker died are failed; the rest go again.
-            died = [i for i in pending if i not in outcomes]
-            in_flight = died[:workers]
-            for index in in_flight:
-                outcomes[index] = VideoOutcome(jobs[index], "failed", "worker process died while tagging")
+            # Which video killed its worker is unknown: the pool fails everything in flight.
+            # Rerun the earliest unfinished ones (those that were running) one per fresh
+            # process, so only the culprit fails; the rest go round again.
+            unfinished = [i for i in pending if i not in outcomes]
+            for index in unfinished[: workers + 1]:
+                outcomes[index] = _isolated(jobs[index], model_path=model_path, config=config)
         pending = [i for i in pending if i not in outcomes]
     return [outcomes[i] for i in range(len(jobs))]
+
+
+def _pool(workers: int, model_path: str | None) -> cf.ProcessPoolExecutor:
+    return cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(model_path,),
+    )
+
+
+def _run_pool(
+    jobs: Sequence[VideoJob],
+    pending: Sequence[int],
+    outcomes: dict[int, VideoOutcome],
+    *,
+    model_path: str | None,
+    config: TagConfig,
+    workers: int,
+) -> bool:
+    """Fill ``outcomes`` for ``pending`` jobs; True when a worker died on the way."""
+    broken = False
+    with _pool(workers, model_path) as pool:
+        futures = {
+            pool.submit(process_video, jobs[i], model_path=model_path, config=config): i for i in pending
+        }
+        for future in cf.as_completed(futures):
+            index = futures[future]
+            try:
+                outcomes[index] = future.result()
+            except cf.process.BrokenProcessPool:
+                broken = True
+            except Exception as exc:  # a bug on one video must not sink the batch
+                outcomes[index] = VideoOutcome(jobs[index], "failed", f"worker error: {exc!r}")
+    return broken
+
+
+def _isolated(job: VideoJob, *, model_path: str | None, config: TagConfig) -> VideoOutcome:
+    with _pool(1, model_path) as pool:
+        try:
+            return pool.submit(process_video, job, model_path=model_path, config=config).result()
+        except cf.process.BrokenProcessPool:
+            return VideoOutcome(job, "failed", "worker process died while tagging (killed or crashed)")
+        except Exception as exc:
+            return VideoOutcome(job, "failed", f"worker error: {exc!r}")
 
 
 def write_outcomes(
