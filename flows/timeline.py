@@ -8,6 +8,7 @@ from typing import Any
 
 from catalog import Catalog, query, sql_quote
 from catalog.schema import EMOTIONS
+from tagger.segments import owned_spans
 
 __all__ = ["find_video", "load_timeline", "plot_timeline", "render_timeline"]
 
@@ -100,7 +101,9 @@ def render_timeline(video: dict[str, Any], timeline: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def plot_timeline(timeline: dict[str, Any], path: str | os.PathLike[str]) -> None:
+def plot_timeline(
+    timeline: dict[str, Any], path: str | os.PathLike[str], *, hop_s: float = 1.0, window_s: float = 3.0
+) -> None:
     """PNG: per track, stacked class probabilities over time, segments as a coloured band
     on top, no-speech windows greyed out."""
     import matplotlib
@@ -114,12 +117,19 @@ def plot_timeline(timeline: dict[str, Any], path: str | os.PathLike[str]) -> Non
     for ax, track in zip(axes[:, 0], tracks, strict=True):
         windows = track["windows"]
         if windows:
-            centres = np.array([(w["start_s"] + w["end_s"]) / 2 for w in windows])
-            stacks = np.array([[w[f"p_{e}"] for w in windows] for e in EMOTIONS])
-            ax.stackplot(centres, stacks, labels=EMOTIONS, colors=[COLOURS[e] for e in EMOTIONS], alpha=0.85)
-            for w in windows:
+            # Each window drawn over the stretch it owns (its centre hop), as steps.
+            spans = owned_spans(
+                np.array([w["start_s"] for w in windows]),
+                np.array([w["end_s"] for w in windows]),
+                hop_s=hop_s,
+                window_s=window_s,
+            )
+            x = spans.reshape(-1)
+            stacks = np.array([np.repeat([w[f"p_{e}"] for w in windows], 2) for e in EMOTIONS])
+            ax.stackplot(x, stacks, labels=EMOTIONS, colors=[COLOURS[e] for e in EMOTIONS], alpha=0.85)
+            for (start, end), w in zip(spans, windows, strict=True):
                 if not w["is_speech"]:
-                    ax.axvspan(w["start_s"] + 1.0, w["start_s"] + 2.0, color="#bdbdbd", alpha=0.6, lw=0)
+                    ax.axvspan(start, end, color="#9e9e9e", alpha=0.9, lw=0, hatch="//", fill=True)
         for seg in track["segments"]:
             ax.axvspan(
                 seg["start_s"],
