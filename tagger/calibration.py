@@ -1,0 +1,116 @@
+"""Probability calibration: temperature scaling, expected calibration error, abstention.
+
+Pure NumPy/SciPy functions over ``(n, n_classes)`` probability arrays; the model's
+calibration temperature and abstain threshold are fitted here on out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from tagger.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "apply_temperature",
+    "coverage_table",
+    "expected_calibration_error",
+    "fit_temperature",
+    "negative_log_likelihood",
+    "pick_threshold",
+]
+
+_EPS = 1e-7
+DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(10))
+"""Abstain thresholds 0.0, 0.1, …, 0.9 of the coverage table."""
+
+
+def _check(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.int64)
+    if p.ndim != 2 or y.shape != (p.shape[0],):
+        raise ConfigError(f"need probs (n, k) and labels (n,), got {p.shape} and {y.shape}")
+    if p.shape[0] == 0:
+        raise ConfigError("no samples")
+    if y.min() < 0 or y.max() >= p.shape[1]:
+        raise ConfigError("labels out of range")
+    return p, y
+
+
+def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Rescale probabilities ``(n, k)`` as ``softmax(log(p) / temperature)``; float32 ``(n, k)``.
+
+    ``log(p)`` equals the logits up to a per-row constant, so this is temperature
+    scaling of the logits. ``temperature > 1`` softens, ``< 1`` sharpens.
+    """
+    if not temperature > 0:
+        raise ConfigError(f"temperature must be positive, got {temperature}")
+    logits = np.log(np.clip(np.asarray(probs, dtype=np.float64), _EPS, 1.0)) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    exp = np.exp(logits)
+    out: np.ndarray = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+    return out
+
+
+def negative_log_likelihood(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-likelihood (nats) of ``labels`` ``(n,)`` under ``probs`` ``(n, k)``."""
+    p, y = _check(probs, labels)
+    return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], _EPS, 1.0))))
+
+
+def fit_temperature(
+    probs: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)
+) -> float:
+    """Temperature minimising the NLL of held-out ``probs`` ``(n, k)`` against ``labels``."""
+    p, y = _check(probs, labels)
+
+    def nll(log_t: float) -> float:
+        return negative_log_likelihood(apply_temperature(p, float(np.exp(log_t))), y)
+
+    result = minimize_scalar(nll, bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded")
+    return float(np.exp(result.x))
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 15) -> float:
+    """ECE: bin samples by top probability into ``n_bins`` equal-width bins over (0, 1];
+    sum over bins of (share of samples) × |accuracy − mean confidence|."""
+    p, y = _check(probs, labels)
+    if n_bins <= 0:
+        raise ConfigError("n_bins must be positive")
+    confidence = p.max(axis=1)
+    correct = (p.argmax(axis=1) == y).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # Bin i holds confidences in (edges[i], edges[i+1]]; a confidence of 0 goes to bin 0.
+    bins = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        members = bins == b
+        if members.any():
+            ece += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(ece)
+
+
+def coverage_table(
+    probs: np.ndarray, labels: np.ndarray, *, thresholds: Sequence[float] = DEFAULT_THRESHOLDS
+) -> list[dict[str, float]]:
+    """For each threshold: ``coverage`` (share with top probability >= threshold) and
+    ``accuracy`` over those kept (NaN when none is kept)."""
+    p, y = _check(probs, labels)
+    confidence = p.max(axis=1)
+    correct = p.argmax(axis=1) == y
+    rows = []
+    for threshold in thresholds:
+        kept = confidence >= threshold
+        accuracy = float(correct[kept].mean()) if kept.any() else float("nan")
+        rows.append({"threshold": float(threshold), "coverage": float(kept.mean()), "accuracy": accuracy})
+    return rows
+
+
+def pick_threshold(table: Sequence[dict[str, float]], *, min_coverage: float = 0.8) -> float:
+    """Highest threshold of ``table`` (from :func:`coverage_table`) keeping at least
+    ``min_coverage`` of the samples; 0.0 when none does."""
+    eligible = [row["threshold"] for row in table if row["coverage"] >= min_coverage]
+    return max(eligible, default=0.0)

@@ -1,0 +1,264 @@
+"""The emotion classifier: architectures, safe loading against a model card, prediction.
+
+TensorFlow/Keras is imported lazily (inside functions), so ``import tagger.model``
+stays cheap. A loaded :class:`Classifier` turns a :class:`WindowBatch` into calibrated
+``(n_windows, 8)`` probabilities and labels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from tagger.calibration import apply_temperature
+from tagger.constants import EMOTIONS
+from tagger.errors import ConfigError, ModelError
+from tagger.frontend import WindowBatch
+
+__all__ = [
+    "DEFAULT_MODEL_PATH",
+    "Classifier",
+    "ModelConfig",
+    "build_model",
+    "card_path_for",
+    "load_model",
+]
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "default.keras"
+"""The shipped model; its card is ``default.card.json`` beside it."""
+
+ModelKind = Literal["logmel_cnn", "frames_cnn", "aggregate_mlp", "paper_conv1d"]
+InputName = Literal["logmel", "frames", "features", "mfcc40"]
+
+_INPUT_OF_KIND: dict[str, InputName] = {
+    "logmel_cnn": "logmel",
+    "frames_cnn": "frames",
+    "aggregate_mlp": "features",
+    "paper_conv1d": "mfcc40",
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of one model.
+
+    - ``kind``: ``logmel_cnn`` (windows of log-mel frames, ``input_shape=(300, 64)``),
+      ``frames_cnn`` (all 92 frame features, ``(300, 92)``), ``aggregate_mlp``
+      (per-window aggregates, ``(161,)``) or ``paper_conv1d`` (the seed
+      paper's 40 clip-mean MFCCs, ``(40,)``)
+    - ``filters``: channels of the conv blocks (``logmel_cnn``); ``units``: hidden widths
+      (``aggregate_mlp``); ``dropout``: dropout rate before the classifier.
+    """
+
+    kind: ModelKind = "logmel_cnn"
+    input_shape: tuple[int, ...] = (300, 64)
+    n_classes: int = len(EMOTIONS)
+    filters: tuple[int, ...] = (48, 64, 96)
+    units: tuple[int, ...] = (256, 128)
+    dropout: float = 0.3
+    time_pool: int = 4
+
+    def __post_init__(self) -> None:
+        if self.kind not in _INPUT_OF_KIND:
+            raise ConfigError(f"unknown model kind {self.kind!r}")
+        expected_rank = 2 if self.kind.endswith("_cnn") else 1
+        if len(self.input_shape) != expected_rank or min(self.input_shape) <= 0:
+            raise ConfigError(f"{self.kind} needs a rank-{expected_rank} input_shape")
+        if self.n_classes < 2 or not 0.0 <= self.dropout < 1.0:
+            raise ConfigError("n_classes must be >= 2 and dropout in [0, 1)")
+
+    @property
+    def input_name(self) -> InputName:
+        """Which array of a window the model reads: ``logmel``, ``frames``, ``features`` or
+        ``mfcc40``."""
+        return _INPUT_OF_KIND[self.kind]
+
+
+def _keras() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    return keras
+
+
+def build_model(config: ModelConfig) -> Any:
+    """An untrained ``keras.Model`` for ``config``: input ``(batch, *input_shape)``,
+    output ``(batch, n_classes)`` softmax probabilities.
+
+    The first layer of the CNNs and of ``aggregate_mlp`` is a ``Normalization``
+    layer named ``input_norm``, to be adapted on training data before fitting, so the
+    saved file carries its own normalisation statistics.
+    """
+    keras = _keras()
+    layers = keras.layers
+    inputs = keras.Input(shape=config.input_shape, name=config.input_name)
+    if config.kind == "paper_conv1d":
+        # de Pinto et al. (2020): Conv1D(64, 5) over the 40 MFCC means, dropout, dense.
+        x = layers.Reshape((config.input_shape[0], 1))(inputs)
+        x = layers.Conv1D(64, 5, padding="same", activation="relu")(x)
+        x = layers.Dropout(0.1)(x)
+        x = layers.Flatten()(x)
+    elif config.kind == "aggregate_mlp":
+        x = layers.Normalization(axis=-1, name="input_norm")(inputs)
+        for width in config.units:
+            x = layers.Dense(width, activation="relu")(x)
+            x = layers.Dropout(config.dropout)(x)
+    else:
+        # Per-column normalisation, then 1-D convolutions over time, columns as channels.
+        x = layers.Normalization(axis=-1, name="input_norm")(inputs)
+        if config.time_pool > 1:
+            x = layers.AveragePooling1D(config.time_pool)(x)
+        for i, width in enumerate(config.filters):
+            x = layers.Conv1D(width, 5 if i < 2 else 3, padding="same", use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+            if i < len(config.filters) - 1:
+                x = layers.MaxPooling1D(2)(x)
+        x = layers.Concatenate()([layers.GlobalAveragePooling1D()(x), layers.GlobalMaxPooling1D()(x)])
+        x = layers.Dropout(config.dropout)(x)
+    outputs = layers.Dense(config.n_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name=config.kind)
+
+
+def card_path_for(model_path: str | os.PathLike[str]) -> Path:
+    """``x/name.keras`` -> ``x/name.card.json``."""
+    path = Path(model_path)
+    return path.with_name(path.name.removesuffix(".keras") + ".card.json")
+
+
+class Classifier:
+    """A loaded model plus its card: calibrated probabilities and labels for windows."""
+
+    def __init__(self, model: Any, card: dict[str, Any], *, batch_size: int = 256) -> None:
+        self.model = model
+        self.card = card
+        self.version: str = str(card["version"])
+        self.temperature: float = float(card["calibration"]["temperature"])
+        self.abstain_threshold: float = float(card["calibration"]["abstain_threshold"])
+        self.input_name: InputName = card["input"]["name"]
+        self.input_shape: tuple[int, ...] = tuple(int(d) for d in card["input"]["shape"])
+        self.classes: tuple[str, ...] = tuple(card["classes"])
+        self.batch_size = batch_size
+
+    def inputs(self, batch: WindowBatch) -> np.ndarray:
+        """The model input of ``batch``: ``(n_windows, *input_shape)`` float32."""
+        if self.input_name == "logmel":
+            x = batch.frames[:, :, : self.input_shape[-1]]
+        elif self.input_name == "frames":
+            x = batch.frames
+        elif self.input_name == "features":
+            x = batch.features
+        else:
+            raise ModelError(f"a {self.input_name!r} model cannot read window batches")
+        if x.shape[1:] != self.input_shape:
+            raise ModelError(f"window input shape {x.shape[1:]} != model's {self.input_shape}")
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def predict_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities ``(n, n_classes)`` float32 for model inputs ``x``."""
+        n = x.shape[0]
+        if n == 0:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        parts = [
+            np.asarray(self.model(x[i : i + self.batch_size], training=False))
+            for i in range(0, n, self.batch_size)
+        ]
+        return apply_temperature(np.concatenate(parts), self.temperature)
+
+    def predict(self, batch: WindowBatch) -> np.ndarray:
+        """Calibrated probabilities ``(n_windows, 8)`` float32; rows sum to 1."""
+        return self.predict_inputs(self.inputs(batch))
+
+    def label(self, probs: np.ndarray, is_speech: np.ndarray) -> list[str]:
+        """One label per window: ``no_speech`` where ``is_speech`` is False, ``uncertain``
+        where the top probability is below :attr:`abstain_threshold`, else the emotion."""
+        p = np.asarray(probs)
+        speech = np.asarray(is_speech, dtype=bool)
+        if p.ndim != 2 or speech.shape != (p.shape[0],):
+            raise ConfigError(f"probs (n, k) and is_speech (n,) needed, got {p.shape}, {speech.shape}")
+        top = p.argmax(axis=1) if p.shape[0] else np.zeros(0, dtype=np.int64)
+        labels = []
+        for i in range(p.shape[0]):
+            if not speech[i]:
+                labels.append("no_speech")
+            elif p[i, top[i]] < self.abstain_threshold:
+                labels.append("uncertain")
+            else:
+                labels.append(self.classes[int(top[i])])
+        return labels
+
+
+_CACHE: dict[Path, Classifier] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_model(path: str | os.PathLike[str] | None = None) -> Classifier:
+    """Load a ``.keras`` model and its card (safe mode), once per process per path.
+
+    Raises :class:`ModelError` when the file or its card is missing or unreadable, the
+    model holds unsafe layers (e.g. ``Lambda``), or its input/output shape or class order
+    differ from the card.
+    """
+    resolved = Path(path if path is not None else DEFAULT_MODEL_PATH).resolve()
+    with _CACHE_LOCK:
+        if resolved not in _CACHE:
+            _CACHE[resolved] = _load_uncached(resolved)
+        return _CACHE[resolved]
+
+
+def read_card(card_path: Path) -> dict[str, Any]:
+    """The model card JSON at ``card_path``; :class:`ModelError` when missing or invalid."""
+    if not card_path.is_file():
+        raise ModelError(f"model card missing: {card_path}")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"model card unreadable: {card_path}: {exc}") from exc
+    required = {"version", "classes", "input", "calibration"}
+    if not isinstance(card, dict) or not required <= set(card):
+        raise ModelError(f"model card {card_path} lacks fields {sorted(required - set(card))}")
+    return card
+
+
+def _load_uncached(path: Path) -> Classifier:
+    if not path.is_file():
+        raise ModelError(f"model file missing: {path}")
+    card = read_card(card_path_for(path))
+    keras = _keras()
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras raises ValueError/TypeError/OSError alike
+        raise ModelError(f"cannot load model {path} safely: {exc}") from exc
+    check_card(model, card)
+    return Classifier(model, card)
+
+
+def check_card(model: Any, card: dict[str, Any]) -> None:
+    """Raise :class:`ModelError` unless ``model``'s input/output shapes and the card's
+    class order and input shape agree."""
+    classes = tuple(card["classes"])
+    if classes != EMOTIONS:
+        raise ModelError(f"card classes {classes} differ from {EMOTIONS}")
+    try:
+        card_shape = tuple(int(d) for d in card["input"]["shape"])
+        input_name = card["input"]["name"]
+        temperature = float(card["calibration"]["temperature"])
+        threshold = float(card["calibration"]["abstain_threshold"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"model card malformed: {exc}") from exc
+    if input_name not in ("logmel", "frames", "features"):
+        raise ModelError(f"card input name {input_name!r} is not logmel, frames or features")
+    if not temperature > 0 or not 0.0 <= threshold < 1.0:
+        raise ModelError("card calibration out of range")
+    model_in = tuple(model.input_shape[1:])
+    model_out = tuple(model.output_shape[1:])
+    if model_in != card_shape:
+        raise ModelError(f"model input shape {model_in} differs from card's {card_shape}")
+    if model_out != (len(classes),):
+        raise ModelError(f"model output shape {model_out} differs from {len(classes)} classes")

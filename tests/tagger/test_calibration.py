@@ -1,0 +1,77 @@
+"""Calibration: temperature scaling, ECE, coverage table and threshold choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tagger.calibration import (
+    apply_temperature,
+    coverage_table,
+    expected_calibration_error,
+    fit_temperature,
+    negative_log_likelihood,
+    pick_threshold,
+)
+from tagger.errors import ConfigError
+
+
+def _overconfident(n: int = 2000, k: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Logits with signal whose softmax is sharpened 4x: overconfident probabilities."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, k, size=n)
+    logits = rng.normal(0.0, 1.0, size=(n, k))
+    logits[np.arange(n), labels] += 1.5
+    sharp = 4.0 * logits
+    probs = np.exp(sharp - sharp.max(axis=1, keepdims=True))
+    return probs / probs.sum(axis=1, keepdims=True), labels
+
+
+def test_temperature_fit_lowers_nll_and_ece_on_overconfident_set() -> None:
+    probs, labels = _overconfident()
+    temperature = fit_temperature(probs, labels)
+    calibrated = apply_temperature(probs, temperature)
+    assert temperature > 2.0  # undoes most of the 4x sharpening
+    assert negative_log_likelihood(calibrated, labels) < negative_log_likelihood(probs, labels)
+    assert expected_calibration_error(calibrated, labels) < expected_calibration_error(probs, labels)
+
+
+def test_apply_temperature_keeps_argmax_and_rows_sum_to_one() -> None:
+    probs, _ = _overconfident(n=50)
+    for temperature in (0.5, 1.0, 3.0):
+        out = apply_temperature(probs, temperature)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-5)
+        np.testing.assert_array_equal(out.argmax(axis=1), probs.argmax(axis=1))
+    np.testing.assert_allclose(apply_temperature(probs, 1.0), probs, atol=1e-5)
+    with pytest.raises(ConfigError):
+        apply_temperature(probs, 0.0)
+
+
+def test_ece_known_case() -> None:
+    # Four samples at confidence 0.9 (bin 14), three correct: |0.75 - 0.9| = 0.15, all in
+    # one bin, so ECE = 0.15. Two at 0.6 both correct add |1 - 0.6| with weight 2/6.
+    probs = np.array([[0.9, 0.1]] * 4 + [[0.6, 0.4]] * 2)
+    labels = np.array([0, 0, 0, 1, 0, 0])
+    expected = (4 / 6) * 0.15 + (2 / 6) * 0.4
+    assert expected_calibration_error(probs, labels, n_bins=15) == pytest.approx(expected)
+    perfect = np.eye(3)[[0, 1, 2]]
+    assert expected_calibration_error(perfect, np.array([0, 1, 2])) == pytest.approx(0.0)
+
+
+def test_coverage_table_and_threshold() -> None:
+    probs = np.array([[0.95, 0.05], [0.75, 0.25], [0.55, 0.45], [0.35, 0.65]])
+    labels = np.array([0, 0, 1, 1])
+    table = coverage_table(probs, labels, thresholds=[0.0, 0.6, 0.7, 0.9])
+    assert [row["coverage"] for row in table] == [1.0, 0.75, 0.5, 0.25]
+    assert table[0]["accuracy"] == pytest.approx(0.75)
+    assert table[1]["accuracy"] == pytest.approx(1.0)
+    assert pick_threshold(table, min_coverage=0.75) == 0.6
+    assert pick_threshold(table, min_coverage=1.0) == 0.0
+
+
+def test_bad_shapes_raise_config_error() -> None:
+    with pytest.raises(ConfigError):
+        expected_calibration_error(np.ones((3, 2)) / 2, np.array([0, 1]))
+    with pytest.raises(ConfigError):
+        fit_temperature(np.ones((2, 2)) / 2, np.array([0, 5]))

@@ -1,0 +1,156 @@
+"""The classifier: lazy TensorFlow import, safe loading against the card, shipped model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tagger.constants import EMOTIONS, NON_EMOTION_LABELS
+from tagger.errors import ConfigError, ModelError
+from tagger.frontend import WindowBatch, analyse_signal
+from tagger.model import (
+    DEFAULT_MODEL_PATH,
+    ModelConfig,
+    build_model,
+    card_path_for,
+    load_model,
+)
+from tests.fixtures.signals import silence, speech_like
+
+ALLOWED = set(EMOTIONS) | set(NON_EMOTION_LABELS)
+
+
+def _card(**overrides: Any) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "name": "test",
+        "version": "test-000000000000",
+        "classes": list(EMOTIONS),
+        "input": {"name": "features", "shape": [161]},
+        "calibration": {"temperature": 1.5, "abstain_threshold": 0.3},
+    }
+    card.update(overrides)
+    return card
+
+
+def _save(model: Any, card: dict[str, Any] | None, path: Path) -> Path:
+    model.save(path)
+    if card is not None:
+        card_path_for(path).write_text(json.dumps(card), encoding="utf-8")
+    return path
+
+
+def _tiny_mlp() -> Any:
+    return build_model(ModelConfig(kind="aggregate_mlp", input_shape=(161,), units=(8,)))
+
+
+def test_import_does_not_import_tensorflow() -> None:
+    code = "import sys, tagger.model; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("config", "shape"),
+    [
+        (ModelConfig(), (2, 300, 64)),
+        (ModelConfig(kind="frames_cnn", input_shape=(300, 92)), (2, 300, 92)),
+        (ModelConfig(kind="aggregate_mlp", input_shape=(161,)), (2, 161)),
+        (ModelConfig(kind="paper_conv1d", input_shape=(40,)), (2, 40)),
+    ],
+)
+def test_build_model_shapes(config: ModelConfig, shape: tuple[int, ...]) -> None:
+    model = build_model(config)
+    out = np.asarray(model(np.zeros(shape, dtype=np.float32), training=False))
+    assert out.shape == (2, len(EMOTIONS))
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_model_config_rejects_bad_shapes() -> None:
+    with pytest.raises(ConfigError):
+        ModelConfig(kind="logmel_cnn", input_shape=(161,))
+    with pytest.raises(ConfigError):
+        ModelConfig(dropout=1.0)
+
+
+def test_lambda_layer_is_refused(tmp_path: Path) -> None:
+    import keras
+
+    inputs = keras.Input(shape=(161,))
+    doubled = keras.layers.Lambda(lambda x: x * 2.0)(inputs)
+    outputs = keras.layers.Dense(len(EMOTIONS), activation="softmax")(doubled)
+    path = _save(keras.Model(inputs, outputs), _card(), tmp_path / "lambda.keras")
+    with pytest.raises(ModelError, match="safely"):
+        load_model(path)
+
+
+def test_card_mismatch_and_missing_card_are_refused(tmp_path: Path) -> None:
+    model = _tiny_mlp()
+    wrong_order = _card(classes=list(reversed(EMOTIONS)))
+    with pytest.raises(ModelError, match="classes"):
+        load_model(_save(model, wrong_order, tmp_path / "order.keras"))
+    wrong_shape = _card(input={"name": "features", "shape": [160]})
+    with pytest.raises(ModelError, match="input shape"):
+        load_model(_save(model, wrong_shape, tmp_path / "shape.keras"))
+    with pytest.raises(ModelError, match="card missing"):
+        load_model(_save(model, None, tmp_path / "nocard.keras"))
+    with pytest.raises(ModelError, match="missing"):
+        load_model(tmp_path / "absent.keras")
+
+
+def test_custom_model_predicts_and_is_cached(tmp_path: Path) -> None:
+    path = _save(_tiny_mlp(), _card(), tmp_path / "ok.keras")
+    classifier = load_model(path)
+    assert load_model(str(path)) is classifier
+    assert classifier.temperature == 1.5
+    assert classifier.abstain_threshold == 0.3
+    batch = analyse_signal(speech_like(4.0, seed=3))
+    assert batch is not None
+    probs = classifier.predict(batch)
+    assert probs.shape == (len(batch), len(EMOTIONS))
+    assert probs.dtype == np.float32
+
+
+def test_label_rules() -> None:
+    classifier = load_model(DEFAULT_MODEL_PATH)
+    threshold = classifier.abstain_threshold
+    probs = np.full((3, len(EMOTIONS)), 0.0, dtype=np.float32)
+    probs[0, 4] = 1.0  # confident angry, speech
+    probs[1] = 1.0 / len(EMOTIONS)  # flat: below any threshold > 1/8
+    probs[2, 2] = 1.0  # confident but not speech
+    labels = classifier.label(probs, np.array([True, True, False]))
+    assert labels[0] == "angry"
+    assert labels[1] == ("uncertain" if threshold > 1 / len(EMOTIONS) else EMOTIONS[0])
+    assert labels[2] == "no_speech"
+    with pytest.raises(ConfigError):
+        classifier.label(probs, np.array([True]))
+
+
+def test_shipped_model_contract() -> None:
+    classifier = load_model()
+    assert classifier is load_model(DEFAULT_MODEL_PATH)
+    card = classifier.card
+    assert tuple(card["classes"]) == EMOTIONS
+    assert card["version"].startswith(card["name"] + "-") and len(card["version"].split("-")[-1]) == 12
+    assert card["window_config"]["window_s"] == 3.0 and card["window_config"]["hop_s"] == 1.0
+    assert "CC BY-NC-SA 4.0" in card["training"]["licence"]
+    assert 0.0 <= classifier.abstain_threshold < 1.0 and classifier.temperature > 0
+    assert DEFAULT_MODEL_PATH.stat().st_size < 5_000_000
+
+    signal = np.concatenate([speech_like(5.0, seed=1), silence(4.0)])
+    batch = analyse_signal(signal)
+    assert isinstance(batch, WindowBatch)
+    probs = classifier.predict(batch)
+    assert probs.shape == (len(batch), len(EMOTIONS)) and probs.dtype == np.float32
+    assert np.all(np.isfinite(probs)) and np.all(probs >= 0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    labels = classifier.label(probs, batch.is_speech)
+    assert len(labels) == len(batch) and set(labels) <= ALLOWED
+    assert not batch.is_speech.all()  # the silent tail yields no-speech windows
+    for label, speech in zip(labels, batch.is_speech, strict=True):
+        assert (label == "no_speech") == (not speech)
