@@ -34,8 +34,7 @@ __all__ = ["Catalog", "UnitRows", "sql_quote"]
 T = TypeVar("T")
 _RETRIES = 8
 _UNIT_MATCH = (
-    "t.video_id = s.video_id AND t.track_index = s.track_index"
-    " AND t.model_version = s.model_version"
+    "t.video_id = s.video_id AND t.track_index = s.track_index AND t.model_version = s.model_version"
 )
 
 
@@ -146,9 +145,7 @@ class Catalog:
             ("segments", "segments"),
             ("profiles", "profile"),
         ):
-            parts = [
-                _with_lineage(getattr(u, attribute), run_id, write_ids[u.key], now) for u in todo
-            ]
+            parts = [_with_lineage(getattr(u, attribute), run_id, write_ids[u.key], now) for u in todo]
             rows = validate(name, pa.concat_tables(parts))
             if rows.num_rows:
                 self._retry(functools.partial(self._append, name, rows))
@@ -162,9 +159,7 @@ class Catalog:
                     "write_id": [write_ids[u.key] for u in todo],
                     "run_id": [run_id] * len(todo),
                     "n_windows": pa.array([u.windows.num_rows for u in todo], pa.int32()),
-                    "committed_at": pa.array(
-                        [now] * len(todo), SCHEMAS["units"].field("committed_at").type
-                    ),
+                    "committed_at": pa.array([now] * len(todo), SCHEMAS["units"].field("committed_at").type),
                 }
             ),
         )
@@ -173,8 +168,11 @@ class Catalog:
         # Racing writers (or a replacement) thus leave several: the winner removes the
         # others' rows and markers, a loser its own. Rows without any marker are left to
         # purge_orphans(): they may belong to a writer still in flight.
-        visible = self._markers_for([u.key for u in todo])
-        every = self._markers_for([u.key for u in todo], visible_only=False)
+        # One snapshot for both views: reading twice would let a marker appended in
+        # between make two writers each believe they won and delete the other.
+        snapshot = self._marker_rows()
+        visible = self._markers_for([u.key for u in todo], rows=snapshot)
+        every = self._markers_for([u.key for u in todo], visible_only=False, rows=snapshot)
         mine = [k for k in write_ids if visible.get(k) == write_ids[k]]
         doomed = [write_ids[k] for k in write_ids if visible.get(k) != write_ids[k]]
         for key in mine:
@@ -189,9 +187,7 @@ class Catalog:
         rows = validate("videos", rows)
         if rows.num_rows == 0:
             return
-        keys = list(
-            zip(rows.column("video_id").to_pylist(), rows.column("path").to_pylist(), strict=True)
-        )
+        keys = list(zip(rows.column("video_id").to_pylist(), rows.column("path").to_pylist(), strict=True))
         predicate = " OR ".join(
             f"(video_id = {sql_quote(v)} AND path = {sql_quote(p)})" for v, p in sorted(set(keys))
         )
@@ -203,9 +199,7 @@ class Catalog:
             )
             first_seen = {
                 (v, p): t
-                for v, p, t in zip(
-                    *(known.column(c).to_pylist() for c in known.column_names), strict=True
-                )
+                for v, p, t in zip(*(known.column(c).to_pylist() for c in known.column_names), strict=True)
             }
             merged = rows.set_column(
                 rows.schema.get_field_index("first_seen_at"),
@@ -273,7 +267,7 @@ class Catalog:
         stale_markers = (
             set()
             if units is None
-            else set(units.to_pyarrow_table().column("write_id").to_pylist()) - committed
+            else set(self._dataset(units, "units").to_table().column("write_id").to_pylist()) - committed
         )
         cutoff = datetime.now(UTC) - min_age
         orphans: set[str] = set()
@@ -281,10 +275,9 @@ class Catalog:
             table = self._table(name)
             if table is None:
                 continue
-            scanned = table.to_pyarrow_dataset().to_table(
+            scanned = self._dataset(table, name).to_table(
                 columns=["write_id"],
-                filter=pc.field("tagged_at")
-                < pa.scalar(cutoff, SCHEMAS[name].field("tagged_at").type),
+                filter=pc.field("tagged_at") < pa.scalar(cutoff, SCHEMAS[name].field("tagged_at").type),
             )
             orphans |= set(pc.unique(scanned.column("write_id")).to_pylist()) - committed
         orphans |= stale_markers
@@ -338,12 +331,10 @@ class Catalog:
         dataset = (
             ds.dataset(pa.Table.from_batches([], schema=SCHEMAS[name]))
             if table is None
-            else table.to_pyarrow_dataset(schema=SCHEMAS[name])
+            else self._dataset(table, name)
         )
         if name in UNIT_TABLES:
-            committed = pa.array(
-                self._all_markers(as_of=moment).column("write_id").to_pylist(), pa.string()
-            )
+            committed = pa.array(self._all_markers(as_of=moment).column("write_id").to_pylist(), pa.string())
             dataset = dataset.filter(pc.field("write_id").isin(committed))
         return dataset
 
@@ -376,9 +367,7 @@ class Catalog:
         try:
             moment = datetime.fromisoformat(as_of)
         except ValueError as exc:
-            raise CatalogError(
-                f"as_of must be a version number or an ISO timestamp, got {as_of!r}"
-            ) from exc
+            raise CatalogError(f"as_of must be a version number or an ISO timestamp, got {as_of!r}") from exc
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     def _all_markers(self, *, as_of: str | datetime | None = None) -> pa.Table:
@@ -386,7 +375,7 @@ class Catalog:
         table = self._table("units", as_of=as_of)
         if table is None:
             return pa.Table.from_batches([], schema=SCHEMAS["units"])
-        markers = table.to_pyarrow_table()
+        markers = self._dataset(table, "units").to_table()
         if markers.num_rows < 2:
             return markers
         ordered = markers.sort_by(
@@ -400,52 +389,71 @@ class Catalog:
         )
         keys = list(
             zip(
-                *(
-                    ordered.column(c).to_pylist()
-                    for c in ("video_id", "track_index", "model_version")
-                ),
+                *(ordered.column(c).to_pylist() for c in ("video_id", "track_index", "model_version")),
                 strict=True,
             )
         )
         first = [i for i, key in enumerate(keys) if i == 0 or key != keys[i - 1]]
         return ordered.take(pa.array(first)) if len(first) < len(keys) else ordered
 
+    def _dataset(self, table: DeltaTable, name: str) -> ds.Dataset:
+        """The table's current files as a pyarrow dataset with the catalogue schema.
+
+        Local catalogues read the Parquet files with pyarrow's own file system: the
+        deltalake-provided one for pyarrow has been seen to abort the process at exit
+        (delta-rs issue 2184). Object stores go through deltalake.
+        """
+        if self.is_local:
+            return ds.dataset(table.file_uris(), schema=SCHEMAS[name], format="parquet")
+        return table.to_pyarrow_dataset(schema=SCHEMAS[name])
+
+    def _marker_rows(self) -> pa.Table:
+        """Every row of ``units`` (one snapshot), possibly several per unit."""
+        table = self._table("units")
+        return (
+            pa.Table.from_batches([], schema=SCHEMAS["units"])
+            if table is None
+            else self._dataset(table, "units").to_table()
+        )
+
     @overload
     def _markers_for(
-        self, keys: Sequence[tuple[str, int, str]], *, visible_only: Literal[True] = True
+        self,
+        keys: Sequence[tuple[str, int, str]],
+        *,
+        visible_only: Literal[True] = True,
+        rows: pa.Table | None = None,
     ) -> dict[tuple[str, int, str], str]: ...
 
     @overload
     def _markers_for(
-        self, keys: Sequence[tuple[str, int, str]], *, visible_only: Literal[False]
+        self,
+        keys: Sequence[tuple[str, int, str]],
+        *,
+        visible_only: Literal[False],
+        rows: pa.Table | None = None,
     ) -> dict[tuple[str, int, str], list[str]]: ...
 
     def _markers_for(
-        self, keys: Sequence[tuple[str, int, str]], *, visible_only: bool = True
+        self, keys: Sequence[tuple[str, int, str]], *, visible_only: bool = True, rows: pa.Table | None = None
     ) -> dict[tuple[str, int, str], str] | dict[tuple[str, int, str], list[str]]:
-        """write_id of the visible marker per unit key (or every marker's, oldest first)."""
-        if visible_only:
-            markers = self._all_markers()
-        else:
-            table = self._table("units")
-            markers = (
-                pa.Table.from_batches([], schema=SCHEMAS["units"])
-                if table is None
-                else table.to_pyarrow_table().sort_by("committed_at")
-            )
+        """write_id of the visible (newest) marker per unit key, or of every marker,
+        oldest first; from ``rows`` (a snapshot of ``units``) or a fresh read."""
+        markers = self._marker_rows() if rows is None else rows
         wanted = set(keys)
-        found: dict[tuple[str, int, str], list[str]] = {}
+        found: dict[tuple[str, int, str], list[tuple[Any, str]]] = {}
         if markers.num_rows:
             markers = markers.filter(pc.field("video_id").isin(sorted({k[0] for k in keys})))
-        columns = ("video_id", "track_index", "model_version", "write_id")
-        for vid, track, model, write_id in zip(
+        columns = ("video_id", "track_index", "model_version", "committed_at", "write_id")
+        for vid, track, model, at, write_id in zip(
             *(markers.column(c).to_pylist() for c in columns), strict=True
         ):
             if (vid, track, model) in wanted:
-                found.setdefault((vid, track, model), []).append(write_id)
+                found.setdefault((vid, track, model), []).append((at, write_id))
+        ordered = {key: [w for _, w in sorted(items)] for key, items in found.items()}
         if visible_only:
-            return {key: ids[-1] for key, ids in found.items()}
-        return found
+            return {key: ids[-1] for key, ids in ordered.items()}
+        return ordered
 
     def _append(self, name: str, rows: pa.Table) -> None:
         write_deltalake(
@@ -498,9 +506,7 @@ class Catalog:
                 return action()
             except CommitFailedError as exc:
                 if attempt == _RETRIES:
-                    raise CatalogError(
-                        f"commit kept conflicting after {_RETRIES} retries: {exc}"
-                    ) from exc
+                    raise CatalogError(f"commit kept conflicting after {_RETRIES} retries: {exc}") from exc
             except DeltaError as exc:
                 if "conflict" not in str(exc).lower() or attempt == _RETRIES:
                     raise CatalogError(f"catalogue write failed: {exc}") from exc
