@@ -30,9 +30,16 @@ def run_demo(folder: Path, *, model_path: str | None = None, as_json: bool = Fal
             if found
             else None
         )
-        profile = timeline["tracks"][0]["profile"] if timeline and timeline["tracks"] else None
-        expected = max(set(video.emotions), key=video.emotions.count) if video.emotions else "no_audio"
+        track = timeline["tracks"][0] if timeline and timeline["tracks"] else None
+        profile = track["profile"] if track else None
         got = profile["dominant_label"] if profile else (found["status"] if found else "missing")
+        if len(set(video.emotions)) > 1:
+            # A scene of several emotions: compare the order of emotion segments.
+            expected = " > ".join(_runs(list(video.emotions)))
+            labels = [seg["label"] for seg in track["segments"]] if track else []
+            got = " > ".join(_runs([x for x in labels if x not in ("no_speech", "uncertain")]))
+        else:
+            expected = video.emotions[0] if video.emotions else "no_audio"
         rows.append(
             {
                 "video": video.path.name,
@@ -51,15 +58,19 @@ def run_demo(folder: Path, *, model_path: str | None = None, as_json: bool = Fal
     print(f"\nDemo library: {library.resolve()}  ({len(videos)} videos)")
     n_windows, n_units = catalog.count("windows"), catalog.count("units")
     print(f"Catalogue:    {catalog_root}  ({n_windows} windows, {n_units} units)\n")
-    print(f"{'video':18s} {'clips (truth)':34s} {'dominant emotion':18s}")
+    print(f"{'video':16s} {'clips (truth)':30s} {'tagged (dominant, or segment order)':36s}")
     for r in rows:
         truth = ", ".join(r["clips"]) or "(no audio track)"
-        mark = "ok" if r["expected"] == r["dominant"] else "  "
-        print(f"{r['video']:18s} {truth:34s} {r['dominant']:18s} {mark}")
-    print(
-        f"\n{hits}/{len(rows)} videos: dominant emotion as expected "
-        f"(model {summary['model_version']}, {summary['x_realtime']}x realtime)\n"
+        mark = "ok" if r["expected"] == r["dominant"] else "--"
+        print(f"{r['video']:16s} {truth:30s} {r['dominant']:36s} {mark}")
+    speed = (
+        f"{summary['n_tagged']} tagged now at {summary['x_realtime']}x realtime"
+        if summary["n_tagged"]
+        else "already tagged: nothing to do"
     )
+    print(f"\n{hits}/{len(rows)} videos tagged as expected (model {summary['model_version']}; {speed})")
+    print("The demo clips are by RAVDESS actors the shipped model was trained on; its speaker-")
+    print("independent accuracy is in tagger/models/MODEL_CARD.md.\n")
     mixed = find_video(catalog_root, str((library / "mood_swing.mp4").resolve()))
     if mixed:
         print(
@@ -75,3 +86,8 @@ def run_demo(folder: Path, *, model_path: str | None = None, as_json: bool = Fal
     )
     print(f"  .venv/bin/emotag show --catalog {catalog_root} mood_swing.mp4 --plot timeline.png")
     return 0
+
+
+def _runs(labels: list[str]) -> list[str]:
+    """Consecutive duplicates collapsed: [a, a, b, a] -> [a, b, a]."""
+    return [x for i, x in enumerate(labels) if i == 0 or labels[i - 1] != x]
