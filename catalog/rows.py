@@ -66,9 +66,7 @@ def unit_rows(
             "start_s": pa.array([float(s["start_s"]) for s in segments], pa.float64()),
             "end_s": pa.array([float(s["end_s"]) for s in segments], pa.float64()),
             "label": pa.array([str(s["label"]) for s in segments], pa.string()),
-            "mean_confidence": pa.array(
-                [float(s["mean_confidence"]) for s in segments], pa.float32()
-            ),
+            "mean_confidence": pa.array([float(s["mean_confidence"]) for s in segments], pa.float32()),
             "n_windows": pa.array([int(s["n_windows"]) for s in segments], pa.int32()),
         }
     )

@@ -156,12 +156,8 @@ def validate(name: str, table: pa.Table) -> pa.Table:
             if pa.types.is_null(column.type):
                 column = column.cast(field.type)
             else:
-                raise CatalogError(
-                    f"{name}.{field.name}: type {column.type}, schema says {field.type}"
-                )
+                raise CatalogError(f"{name}.{field.name}: type {column.type}, schema says {field.type}")
         if not field.nullable and column.null_count:
-            raise CatalogError(
-                f"{name}.{field.name}: {column.null_count} null(s) in a required column"
-            )
+            raise CatalogError(f"{name}.{field.name}: {column.null_count} null(s) in a required column")
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=schema)

@@ -17,8 +17,7 @@ def make_unit(
     start = np.arange(n_windows, dtype=np.float64)
     is_speech = rng.random(n_windows) > 0.2
     labels = [
-        EMOTIONS[int(i)] if s else "no_speech"
-        for i, s in zip(probs.argmax(axis=1), is_speech, strict=True)
+        EMOTIONS[int(i)] if s else "no_speech" for i, s in zip(probs.argmax(axis=1), is_speech, strict=True)
     ]
     half = n_windows / 2
     return unit_rows(

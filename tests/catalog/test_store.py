@@ -51,9 +51,7 @@ def test_replace_swaps_exactly_that_unit(catalog: Catalog) -> None:
     assert catalog.write_units([replacement], run_id="r2", replace=True) == [replacement.key]
     assert counts(catalog) == {"windows": 47, "segments": 6, "profiles": 3, "units": 3}
     assert raw_count(catalog, "windows") == 47  # the superseded rows are gone, not hidden
-    rows = query(
-        catalog, "SELECT run_id, count(*) AS n FROM windows GROUP BY run_id ORDER BY run_id"
-    )
+    rows = query(catalog, "SELECT run_id, count(*) AS n FROM windows GROUP BY run_id ORDER BY run_id")
     assert rows.to_pylist() == [{"run_id": "r1", "n": 40}, {"run_id": "r2", "n": 7}]
 
 
@@ -72,9 +70,7 @@ def test_wrong_schema_is_refused_and_nothing_written(catalog: Catalog) -> None:
         "confidence",
         unit.windows.column("confidence").cast(pa.float64()),
     )
-    broken = type(unit)(
-        unit.video_id, unit.track_index, unit.model_version, bad, unit.segments, unit.profile
-    )
+    broken = type(unit)(unit.video_id, unit.track_index, unit.model_version, bad, unit.segments, unit.profile)
     with pytest.raises(CatalogError, match="confidence"):
         catalog.write_units([broken], run_id="r1")
     missing = type(unit)(

@@ -16,8 +16,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 def table_counts(catalog: Catalog) -> dict[str, int]:
     return {
-        name: catalog.count(name)
-        for name in ("videos", "tracks", "windows", "segments", "profiles", "units")
+        name: catalog.count(name) for name in ("videos", "tracks", "windows", "segments", "profiles", "units")
     }
 
 
@@ -79,8 +78,7 @@ def test_tag_library_tags_good_videos_records_bad_ones_and_reruns_do_nothing(
     assert third["n_tagged"] == 0 and third["n_moved"] == 1 and third["n_missing"] == 2
     assert catalog.count("units") == counts["units"]
     statuses = {
-        Path(v["path"]).name: v["status"]
-        for v in catalog.open_table("videos").to_table().to_pylist()
+        Path(v["path"]).name: v["status"] for v in catalog.open_table("videos").to_table().to_pylist()
     }
     assert statuses["renamed.mp4"] == "ok" and statuses["tone440.mp4"] == "missing"
     assert statuses["tone330.mkv"] == "missing"
@@ -98,9 +96,7 @@ def test_backfill_with_force_replaces_exactly_those_units(
     catalog = Catalog(catalog_root)
     before = table_counts(catalog)
     assert before["units"] == 2
-    forced = backfill(
-        paths=[target], catalog_root=catalog_root, model_path=str(tiny_model), force=True
-    )
+    forced = backfill(paths=[target], catalog_root=catalog_root, model_path=str(tiny_model), force=True)
     assert forced["n_tagged"] == 1 and forced["n_units"] == 2
     assert table_counts(catalog) == before
     runs = query(catalog, "SELECT DISTINCT run_id FROM windows").num_rows

@@ -47,9 +47,7 @@ def test_tone_has_its_pitch_and_centroid() -> None:
     assert np.allclose(features[:, COLS.f0], 200.0, rtol=0.03)
     assert np.all(features[:, COLS.voicing] > 0.9)
     assert np.median(features[:, COLS.centroid]) == pytest.approx(200.0, rel=0.15)
-    assert np.median(features[:, COLS.rms_db]) == pytest.approx(
-        20 * np.log10(0.3 / np.sqrt(2)), abs=0.5
-    )
+    assert np.median(features[:, COLS.rms_db]) == pytest.approx(20 * np.log10(0.3 / np.sqrt(2)), abs=0.5)
 
 
 def test_noise_is_flat_and_unvoiced() -> None:

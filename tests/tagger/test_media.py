@@ -91,9 +91,7 @@ def test_missing_track_index_is_no_audio(make_media: MakeMedia) -> None:
     "name, message",
     [("zero_byte", "empty"), ("truncated", "moov atom not found"), ("garbage", "EBML")],
 )
-def test_broken_files_raise_probe_error_with_reason(
-    make_media: MakeMedia, name: str, message: str
-) -> None:
+def test_broken_files_raise_probe_error_with_reason(make_media: MakeMedia, name: str, message: str) -> None:
     with pytest.raises(ProbeError, match=message) as excinfo:
         probe(make_media(name))
     assert excinfo.value.path is not None
@@ -156,9 +154,7 @@ def test_failing_ffmpeg_raises_decode_error_with_stderr(
 ) -> None:
     path = make_media("mp4_aac")
     info = probe(path)
-    monkeypatch.setenv(
-        "EMOTAG_FFMPEG", str(_fake_tool(tmp_path, "echo 'codec exploded' >&2; exit 1"))
-    )
+    monkeypatch.setenv("EMOTAG_FFMPEG", str(_fake_tool(tmp_path, "echo 'codec exploded' >&2; exit 1")))
     with pytest.raises(DecodeError, match="codec exploded"):
         decode(path, info=info)  # type: ignore[arg-type]
 

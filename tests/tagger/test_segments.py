@@ -36,9 +36,7 @@ def test_owned_spans_tile_the_track(n_samples: int) -> None:
     seed=st.integers(min_value=0, max_value=10_000),
     min_duration_s=st.sampled_from([0.0, 1.5, 4.0]),
 )
-def test_segments_tile_the_track_and_speech_time(
-    n_samples: int, seed: int, min_duration_s: float
-) -> None:
+def test_segments_tile_the_track_and_speech_time(n_samples: int, seed: int, min_duration_s: float) -> None:
     spans = spans_for(n_samples)
     rng = np.random.default_rng(seed)
     labels = np.array([LABELS[i] for i in rng.integers(0, len(LABELS), len(spans))], dtype=object)
@@ -66,17 +64,13 @@ def test_profile_shares_sum_to_one(seed: int, n: int) -> None:
     if is_speech.any():
         assert sum(result.shares.values()) == pytest.approx(1.0)
         assert result.dominant_label == max(result.shares, key=lambda k: result.shares[k])
-        assert result.speech_s == pytest.approx(
-            float(np.sum((spans[:, 1] - spans[:, 0])[is_speech]))
-        )
+        assert result.speech_s == pytest.approx(float(np.sum((spans[:, 1] - spans[:, 0])[is_speech])))
     else:
         assert result.dominant_label == "no_speech" and result.speech_s == 0.0
 
 
 def test_label_windows_marks_no_speech_and_uncertain() -> None:
-    probs = np.array(
-        [[0.9, 0.1, 0, 0, 0, 0, 0, 0], [0.3, 0.3, 0.4, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0, 0]]
-    )
+    probs = np.array([[0.9, 0.1, 0, 0, 0, 0, 0, 0], [0.3, 0.3, 0.4, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0, 0]])
     labels = label_windows(probs, np.array([True, True, False]), abstain_threshold=0.5)
     assert labels.tolist() == ["neutral", "uncertain", "no_speech"]
 

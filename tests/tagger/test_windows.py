@@ -72,9 +72,7 @@ def test_windows_are_identical_however_the_stream_is_chunked(
     chunked = _windows(signal, [c for c in cuts if c < n_samples])
     assert len(whole) == len(chunked) == kept_window_count(n_samples, config=SMALL)
     bounds = window_bounds(n_samples, config=SMALL)
-    for (k, valid, rows), (k2, valid2, rows2), (start, end) in zip(
-        whole, chunked, bounds, strict=True
-    ):
+    for (k, valid, rows), (k2, valid2, rows2), (start, end) in zip(whole, chunked, bounds, strict=True):
         assert k == k2 and valid == valid2 == end - start
         assert np.array_equal(rows, rows2)
         assert np.array_equal(rows[:valid], signal[start:end])
