@@ -46,6 +46,23 @@ ENV = {
 }
 
 
+def code_version() -> str:
+    """Commit of the measured code, ``+dirty`` when tagger/, flows/ or catalog/ differ from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--", "tagger", "flows", "catalog"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if changes else "")
+
+
 def run_one(name: str, *, quick: bool) -> tuple[dict[str, Any] | None, float, str | None]:
     """Run ``benchmarks.<name>``; its JSON results, wall seconds and error (or None)."""
     out = BENCH_DIR / f"{name}.json"
@@ -86,7 +103,7 @@ def summary_rows(name: str, results: dict[str, Any]) -> list[tuple[str, str, str
             (
                 "  of which one-off startup",
                 f"{r['pipeline_1w_startup_s']} s (model {r['pipeline_1w_model_load_s']} s, "
-                f"JIT {r['pipeline_1w_first_call_jit_s']} s)",
+                f"first front-end call {r['pipeline_1w_first_call_s']} s)",
                 "",
             ),
             (
@@ -143,6 +160,16 @@ def summary_rows(name: str, results: dict[str, Any]) -> list[tuple[str, str, str
                 )
             )
         rows += [(f"  share: {stage}", _pct(share), "") for stage, share in r["stage_shares_1w"].items()]
+        for key, exp in r.items():
+            if key.startswith("experiment_read_ahead"):
+                minutes = key.removeprefix("experiment_read_ahead_").removesuffix("_frontend")
+                rows.append(
+                    (
+                        f"experiment: decode read-ahead thread ({minutes} front end)",
+                        f"{exp['as_is_s']} -> {exp['read_ahead_s']} s ({_pct(exp['gain'])} less)",
+                        "",
+                    )
+                )
         rows += [(f"  profile: {p['function']}", _pct(p["share"]), "") for p in r["profile"]["top_self"][:5]]
         return rows
     if name == "catalog":
@@ -182,7 +209,7 @@ def table_rows(merged: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         if entry.get("error"):
             rows.append((name, "FAILED", entry["error"], ""))
             continue
-        mode = "quick" if entry.get("quick") else "full"
+        mode = ("quick" if entry.get("quick") else "full") + f", {entry.get('code_version', '?')}"
         for figure, value, goal in summary_rows(name, entry["results"]):
             rows.append((f"{name} ({mode})", figure, value, goal))
     return rows
@@ -234,12 +261,14 @@ def main(argv: list[str] | None = None) -> int:
     merged.setdefault("benchmarks", {})
     merged["machine"] = machine()
     failed = False
+    version = code_version()
     started = time.perf_counter()
     for name in names:
         results, elapsed, error = run_one(name, quick=args.quick)
         failed |= error is not None
         merged["benchmarks"][name] = {
             "quick": args.quick,
+            "code_version": version,
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "elapsed_s": round(elapsed, 1),
             "error": error,
