@@ -629,7 +629,9 @@ def file_sha256(path: Path) -> str:
 
 def _summary(row: ModelRow) -> dict[str, Any]:
     m = row.metrics
+    single = len(m["per_fold"]["accuracy"]) == 1
     return {
+        "n_folds": len(m["per_fold"]["accuracy"]),
         "name": row.name,
         "split": row.split,
         "clip_accuracy": m["clip"]["accuracy"],
@@ -637,7 +639,8 @@ def _summary(row: ModelRow) -> dict[str, Any]:
         "uar": m["clip"]["uar"],
         "window_accuracy": m.get("window_accuracy"),
         "fold_mean": m["fold_mean"],
-        "fold_std": m["fold_std"],
+        "fold_std": {} if single else m["fold_std"],
+        "confusion": m["clip"]["confusion"],
     }
 
 
@@ -723,9 +726,24 @@ print(best)
     return float(done.stdout.strip().splitlines()[-1])
 
 
+def top_confusions(confusion: Sequence[Sequence[int]], *, n: int = 3) -> str:
+    """The ``n`` most frequent off-diagonal cells of a confusion matrix, as text."""
+    matrix = np.asarray(confusion, dtype=np.int64)
+    cells = [
+        (int(matrix[i, j]), EMOTIONS[i], EMOTIONS[j])
+        for i in range(matrix.shape[0])
+        for j in range(matrix.shape[1])
+        if i != j and matrix[i, j] > 0
+    ]
+    cells.sort(key=lambda cell: -cell[0])
+    return ", ".join(f"{true} taken for {pred} ({count} clips)" for count, true, pred in cells[:n])
+
+
 def model_card_markdown(card: dict[str, Any]) -> str:
     """Human-readable model card (``MODEL_CARD.md``) rendered from the JSON card."""
     cv = card["cv_metrics"]
+    recipe = card["training"]["recipe"]
+    arch = card["architecture"]
     cal = card["calibration"]
     std = cv["fold_std"]
     speed = card.get("windows_per_s_one_core")
@@ -774,7 +792,8 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             "male), two fixed sentences; other languages, accents, ages and natural emotion are "
             "out of distribution.",
             "- Eight categories only; mixed, subtle or other emotions are forced into them or "
-            "end up `uncertain`. Calm vs neutral and fearful vs sad/surprised are often confused.",
+            "end up `uncertain`. Most frequent cross-validation confusions: "
+            f"{top_confusions(cv['confusion'])}.",
             "- Trained on 3 s windows: very short utterances and overlapping speakers are not "
             "handled specially.",
             "",
@@ -787,8 +806,8 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             "",
             "Reproduce: `python -m tagger.train --manifest ../shared/corpora/ravdess/manifest.tsv "
             "--folds ../shared/corpora/ravdess/folds.tsv --out tagger/models --filename default "
-            "--report-dir docs/model` (seed "
-            f"{card['training']['seed']}).",
+            f"--report-dir docs/model --kind {arch['kind']} --epochs {recipe['epochs']} "
+            f"--members {recipe['n_members']} --seed {card['training']['seed']}`.",
             "",
         ]
     )
@@ -930,6 +949,8 @@ def train(
         },
         "data": {"n_clips": clips.n_clips, "n_windows": len(clips.clip), **LICENCE},
         "seed": seed,
+        "recipe": {k: v for k, v in asdict(config).items() if k != "model"},
+        "architecture": asdict(mconfig),
         "elapsed_s": time.time() - started,
     }
     from tagger.evaluate import write_report
