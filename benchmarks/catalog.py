@@ -38,12 +38,20 @@ def make_unit(index: int, n_windows: int, rng: np.random.Generator) -> UnitRows:
         labels=labels,
         probs=probs,
         segments=[
-            {"start_s": float(i * 10), "end_s": float(i * 10 + 10), "label": labels[i * 10],
-             "mean_confidence": 0.5, "n_windows": 10}
+            {
+                "start_s": float(i * 10),
+                "end_s": float(i * 10 + 10),
+                "label": labels[i * 10],
+                "mean_confidence": 0.5,
+                "n_windows": 10,
+            }
             for i in range(n_windows // 10)
-        ],  # fmt: skip
-        profile={"speech_s": float(is_speech.sum()), "shares": dict.fromkeys(EMOTIONS, 0.125),
-                 "dominant_label": "happy"},  # fmt: skip
+        ],
+        profile={
+            "speech_s": float(is_speech.sum()),
+            "shares": dict.fromkeys(EMOTIONS, 0.125),
+            "dominant_label": "happy",
+        },
     )
 
 
@@ -78,7 +86,9 @@ def run(*, rows: int, unit_rows_n: int, units_per_write: int, root: Path) -> dic
         catalog.write_units([unit], run_id="bench-single")
     single_s = (time.perf_counter() - started) / len(single)
     video = f"{n_units // 2:064x}"
-    timeline = f"SELECT start_s, end_s, label, confidence FROM windows WHERE video_id = '{video}' ORDER BY start_s"
+    timeline = (
+        f"SELECT start_s, end_s, label, confidence FROM windows WHERE video_id = '{video}' ORDER BY start_s"
+    )
     aggregate = "SELECT label, count(*) AS n, avg(confidence) AS c FROM windows GROUP BY label"
     result: dict[str, Any] = {
         "window_rows": catalog.count("windows"),
@@ -110,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="emotag-bench-catalog-"))
     try:
-        results = run(rows=args.rows, unit_rows_n=args.unit_rows, units_per_write=args.units_per_write, root=root)
+        results = run(
+            rows=args.rows, unit_rows_n=args.unit_rows, units_per_write=args.units_per_write, root=root
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -340,9 +340,7 @@ def aggregate_windows(
     log_f0 = np.log(np.maximum(frames[:, :, cols.f0], 1.0))
     voiced_weights = voiced / np.maximum(n_voiced, 1.0)[:, None]
     log_f0_mean = (voiced_weights * log_f0).sum(axis=1)
-    log_f0_std = np.sqrt(
-        np.maximum((voiced_weights * (log_f0 - log_f0_mean[:, None]) ** 2).sum(axis=1), 0.0)
-    )
+    log_f0_std = np.sqrt(np.maximum((voiced_weights * (log_f0 - log_f0_mean[:, None]) ** 2).sum(axis=1), 0.0))
     out = np.concatenate(
         [
             mfcc_mean,

@@ -154,9 +154,7 @@ def analyse_file(
     yield from analyse_chunks(chunks, config=config)
 
 
-def _make_batch(
-    windows: list[Window], *, n_samples: int | None, config: FrontEndConfig
-) -> WindowBatch:
+def _make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEndConfig) -> WindowBatch:
     wcfg = config.window
     index = np.array([w.index for w in windows], dtype=np.int64)
     n_valid = np.array([w.n_valid for w in windows], dtype=np.int64)

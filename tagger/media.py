@@ -40,12 +40,48 @@ PROTOCOL_WHITELIST = "file,pipe"
 
 DEMUXER_WHITELIST = ",".join(
     (
-        "mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi", "flv",
-        "mpegts", "mpeg", "mpegvideo", "ogg", "wav", "w64", "flac", "mp3", "aac",
-        "asf", "ac3", "eac3", "dts", "truehd", "caf", "aiff", "au", "amr", "wv",
-        "ape", "tta", "mxf", "nut", "rm", "dv", "ivf", "oma", "tak", "dsf", "loas",
+        "mov",
+        "mp4",
+        "m4a",
+        "3gp",
+        "3g2",
+        "mj2",
+        "matroska",
+        "webm",
+        "avi",
+        "flv",
+        "mpegts",
+        "mpeg",
+        "mpegvideo",
+        "ogg",
+        "wav",
+        "w64",
+        "flac",
+        "mp3",
+        "aac",
+        "asf",
+        "ac3",
+        "eac3",
+        "dts",
+        "truehd",
+        "caf",
+        "aiff",
+        "au",
+        "amr",
+        "wv",
+        "ape",
+        "tta",
+        "mxf",
+        "nut",
+        "rm",
+        "dv",
+        "ivf",
+        "oma",
+        "tak",
+        "dsf",
+        "loas",
     )
-)  # fmt: skip
+)
 """Demuxers ffmpeg may use. Playlist and reference formats (hls, concat, dash, tee,
 sdp, image sequences …) are absent: they open other files or URLs by name."""
 
@@ -105,15 +141,19 @@ def probe(path: str | os.PathLike[str], *, timeout_s: float = 30.0) -> MediaInfo
     exe = ffmpeg_bin.ffprobe()
     command = [
         exe.path,
-        "-v", "error",
+        "-v",
+        "error",
         "-hide_banner",
-        "-protocol_whitelist", PROTOCOL_WHITELIST,
-        "-format_whitelist", DEMUXER_WHITELIST,
-        "-print_format", "json",
+        "-protocol_whitelist",
+        PROTOCOL_WHITELIST,
+        "-format_whitelist",
+        DEMUXER_WHITELIST,
+        "-print_format",
+        "json",
         "-show_format",
         "-show_streams",
         to_url(text_path),
-    ]  # fmt: skip
+    ]
     try:
         result = subprocess.run(
             command,
@@ -194,9 +234,7 @@ def stream_audio(
         raise ConfigError(f"chunk_s must be positive, got {chunk_s}")
     media = info if info is not None else probe(text_path, timeout_s=min(timeout_s, 60.0))
     if not 0 <= track < media.n_audio_tracks:
-        raise NoAudioError(
-            f"no audio track {track} (file has {media.n_audio_tracks})", path=text_path
-        )
+        raise NoAudioError(f"no audio track {track} (file has {media.n_audio_tracks})", path=text_path)
     command = build_decode_command(text_path, track=track, sample_rate=sample_rate)
     chunk_bytes = max(1, round(chunk_s * sample_rate)) * 4
     yield from _run_decoder(command, path=text_path, chunk_bytes=chunk_bytes, timeout_s=timeout_s)
@@ -238,13 +276,9 @@ def _run_decoder(
                 f"ffmpeg exceeded {timeout_s:g} s decoding", path=path, stderr=stderr_tail.text
             )
         if returncode != 0:
-            raise DecodeError(
-                f"ffmpeg exited with status {returncode}", path=path, stderr=stderr_tail.text
-            )
+            raise DecodeError(f"ffmpeg exited with status {returncode}", path=path, stderr=stderr_tail.text)
         if n_samples == 0:
-            raise NoAudioError(
-                "audio track decoded to no samples", path=path, stderr=stderr_tail.text
-            )
+            raise NoAudioError("audio track decoded to no samples", path=path, stderr=stderr_tail.text)
     finally:
         watchdog.stop()
         if process.poll() is None:

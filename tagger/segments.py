@@ -48,9 +48,7 @@ class Profile:
     dominant_label: str
 
 
-def label_windows(
-    probs: np.ndarray, is_speech: np.ndarray, *, abstain_threshold: float
-) -> np.ndarray:
+def label_windows(probs: np.ndarray, is_speech: np.ndarray, *, abstain_threshold: float) -> np.ndarray:
     """Labels for windows: the top emotion of ``probs`` ``(n, 8)``, ``no_speech`` where
     ``is_speech`` ``(n,)`` is False, ``uncertain`` where the top probability is below
     ``abstain_threshold``. Returns ``(n,)`` array of str."""
@@ -82,9 +80,7 @@ def smooth_labels(labels: np.ndarray, *, radius: int = 1) -> np.ndarray:
     return out
 
 
-def owned_spans(
-    start_s: np.ndarray, end_s: np.ndarray, *, hop_s: float, window_s: float
-) -> np.ndarray:
+def owned_spans(start_s: np.ndarray, end_s: np.ndarray, *, hop_s: float, window_s: float) -> np.ndarray:
     """Stretch of time each window owns, shape ``(n, 2)`` seconds: the hop-long centre of
     the window, extended to the track start for the first and the track end for the last."""
     start_s = np.asarray(start_s, dtype=np.float64)
@@ -128,9 +124,7 @@ def merge_segments(
         elif shortest == len(runs) - 1:
             target = shortest - 1
         else:
-            target = (
-                shortest - 1 if durations[shortest - 1] >= durations[shortest + 1] else shortest + 1
-            )
+            target = shortest - 1 if durations[shortest - 1] >= durations[shortest + 1] else shortest + 1
         low, high = sorted((shortest, target))
         runs[low] = [runs[low][0], runs[high][1]]
         names[low] = names[target]
@@ -161,9 +155,7 @@ def profile(spans: np.ndarray, probs: np.ndarray, is_speech: np.ndarray) -> Prof
     """Share of speech time per emotion: owned duration of each speech window times its
     class probabilities, summed and divided by the speech time ``speech_s`` (seconds)."""
     probs = _check_probs(probs)
-    durations = (
-        np.asarray(spans[:, 1] - spans[:, 0], dtype=np.float64) if len(spans) else np.zeros(0)
-    )
+    durations = np.asarray(spans[:, 1] - spans[:, 0], dtype=np.float64) if len(spans) else np.zeros(0)
     weights = durations * np.asarray(is_speech, dtype=bool)
     speech_s = float(weights.sum())
     if speech_s <= 0.0:

@@ -73,9 +73,7 @@ def speech_evidence(
     # Noise throws up isolated autocorrelation peaks at random lags; voices glide.
     semitones = 12.0 * np.log2(np.maximum(frames[:, :, cols.f0], 1.0))
     steady = (
-        voiced[:, 1:]
-        & voiced[:, :-1]
-        & (np.abs(np.diff(semitones, axis=1)) <= config.max_f0_jump_semitones)
+        voiced[:, 1:] & voiced[:, :-1] & (np.abs(np.diff(semitones, axis=1)) <= config.max_f0_jump_semitones)
     )
     continuous = np.zeros_like(voiced)
     continuous[:, 1:] |= steady

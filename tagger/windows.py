@@ -44,9 +44,7 @@ class WindowConfig:
         if self.window_s <= 0 or self.hop_s <= 0:
             raise ConfigError("window_s and hop_s must be positive")
         if self.hop_s > self.window_s:
-            raise ConfigError(
-                f"hop_s ({self.hop_s}) longer than window_s ({self.window_s}) leaves gaps"
-            )
+            raise ConfigError(f"hop_s ({self.hop_s}) longer than window_s ({self.window_s}) leaves gaps")
         for name, seconds in (("window_s", self.window_s), ("hop_s", self.hop_s)):
             frames = seconds * self.sample_rate / self.frame_hop
             if abs(frames - round(frames)) > 1e-6:

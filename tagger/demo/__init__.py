@@ -73,8 +73,7 @@ def build_demo_library(folder: Path, *, gap_s: float = 0.6) -> list[DemoVideo]:
         videos.append(DemoVideo(target, emotions))
     silent = folder / "title_card.mp4"
     if not silent.exists():
-        _run(["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "3",
-              *_CODECS[".mp4"][:4]], silent)  # fmt: skip
+        _run(["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "3", *_CODECS[".mp4"][:4]], silent)
     videos.append(DemoVideo(silent, ()))
     return videos
 
@@ -83,16 +82,37 @@ def _mux(samples: np.ndarray, target: Path) -> None:
     wav = target.with_name(target.name + ".wav")
     sf.write(wav, samples, SAMPLE_RATE)
     try:
-        _run(["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-i", f"file:{wav}",
-              *_CODECS[target.suffix], "-shortest"], target)  # fmt: skip
+        _run(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=160x120:rate=10",
+                "-i",
+                f"file:{wav}",
+                *_CODECS[target.suffix],
+                "-shortest",
+            ],
+            target,
+        )
     finally:
         wav.unlink(missing_ok=True)
 
 
 def _run(args: list[str], target: Path) -> None:
     partial = target.with_name(".partial-" + target.name)
-    command = [ffmpeg_bin.ffmpeg().path, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-               *args, "-f", _muxer(target.suffix), f"file:{partial}"]  # fmt: skip
+    command = [
+        ffmpeg_bin.ffmpeg().path,
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *args,
+        "-f",
+        _muxer(target.suffix),
+        f"file:{partial}",
+    ]
     subprocess.run(command, check=True, capture_output=True, timeout=300)
     partial.replace(target)
 
