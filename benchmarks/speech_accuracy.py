@@ -42,15 +42,11 @@ def synthetic() -> dict[str, dict[str, object]]:
         "babble": (True, lambda s: signals.speech_like(6.0, seed=s, f0_hz=100.0 + 30 * s)),
         "babble_white_20dB": (
             True,
-            lambda s: (
-                signals.speech_like(6.0, seed=s) + signals.white_noise(6.0, amplitude=0.003, seed=s)
-            ),
+            lambda s: signals.speech_like(6.0, seed=s) + signals.white_noise(6.0, amplitude=0.003, seed=s),
         ),
         "babble_pink": (
             True,
-            lambda s: (
-                signals.speech_like(6.0, seed=s) + signals.pink_noise(6.0, amplitude=0.01, seed=s)
-            ),
+            lambda s: signals.speech_like(6.0, seed=s) + signals.pink_noise(6.0, amplitude=0.01, seed=s),
         ),
     }
     out: dict[str, dict[str, object]] = {}
@@ -75,9 +71,7 @@ def corpus(root: Path, n_clips: int) -> dict[str, dict[str, object]]:
     for relative in manifest["path"]:
         y, _ = sf.read(root / relative, dtype="float32")
         noise = signals.pink_noise(y.size / 16_000, seed=int(rng.integers(1 << 16)))[: y.size]
-        speech_rms = (
-            np.sqrt(np.mean(y[np.abs(y) > 1e-3] ** 2)) if np.any(np.abs(y) > 1e-3) else 1e-3
-        )
+        speech_rms = np.sqrt(np.mean(y[np.abs(y) > 1e-3] ** 2)) if np.any(np.abs(y) > 1e-3) else 1e-3
         noise = noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
         variants = {
             "clean": y,
