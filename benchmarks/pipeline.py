@@ -592,6 +592,31 @@ def run(*, quick: bool) -> dict[str, Any]:
     return results
 
 
+def run_workers(*, quick: bool) -> dict[str, Any]:
+    """Only the 1 vs 2 worker comparison on the library (with the floor before and after):
+    to repeat it alone when other work shared the CPU during the full run."""
+    videos = media.library(quick=quick)
+    model_path, model_name = bench_model()
+    spec = {"mode": "pipeline", "paths": [str(v.path) for v in videos], "model_path": model_path}
+    floor_before = decode_floor_s(videos)
+    one = in_child({**spec, "workers": 1})
+    two = in_child({**spec, "workers": 2})
+    floor_s = (floor_before + decode_floor_s(videos)) / 2
+    return {
+        "machine": machine(),
+        "model": model_name,
+        "floor_decode_s": round(floor_s, 2),
+        "pipeline_1w_s": round(one["wall_s"], 2),
+        "pipeline_1w_startup_s": round(one["startup_s"], 2),
+        "pipeline_2w_s": round(two["wall_s"], 2),
+        "pipeline_over_floor_1w": round(one["wall_s"] / floor_s, 2),
+        "speedup_1_to_2_workers": round(one["wall_s"] / two["wall_s"], 2),
+        "x_realtime_per_core_1w": round(one["audio_s"] / one["wall_s"], 1),
+        "x_realtime_per_core_2w": round(two["audio_s"] / two["wall_s"] / 2, 1),
+        "load_avg_1min_after": round(os.getloadavg()[0], 2),
+    }
+
+
 def print_table(results: dict[str, Any]) -> None:
     """Key/value table; nested figures one level deep on their own lines."""
     width = 44
@@ -613,12 +638,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short library, under 2 minutes")
     parser.add_argument("--out", type=Path, default=Path("bench/pipeline.json"))
+    parser.add_argument("--workers-only", action="store_true", help="only the 1 vs 2 worker comparison")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(_child(json.loads(args.child))))
         return 0
-    results = run(quick=args.quick)
+    results = run_workers(quick=args.quick) if args.workers_only else run(quick=args.quick)
     results["quick"] = args.quick
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))

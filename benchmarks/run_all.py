@@ -267,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         results, elapsed, error = run_one(name, quick=args.quick)
         failed |= error is not None
         merged["benchmarks"][name] = {
+            # 1-min load average when the benchmark ended: above ~1 means other work shared the CPU
+            "load_avg_1min_after": round(os.getloadavg()[0], 2),
             "quick": args.quick,
             "code_version": version,
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
