@@ -27,7 +27,7 @@ from catalog import Catalog, CatalogError
 from flows.library import DEFAULT_EXTENSIONS, discover, expand_inputs
 from flows.plan import make_plan, model_version_of
 from flows.progress import RunProgress
-from flows.work import BatchReport, VideoJob, process_batch, write_outcomes
+from flows.work import BatchReport, VideoJob, process_batch, shutdown_pools, write_outcomes
 from tagger.frontend import FrontEndConfig
 from tagger.tagging import TagConfig
 from tagger.windows import WindowConfig
@@ -182,6 +182,7 @@ def run_tagging(
             total.add(report)
             progress.advance(len(batch), report.audio_s)
     plan.record_copies(catalog)
+    shutdown_pools()
     n_missing = (
         sum(catalog.mark_missing(root=r, seen_paths=plan.seen_paths) for r in roots) if mark_missing else 0
     )

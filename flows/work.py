@@ -3,10 +3,12 @@ results into catalogue rows and write them. Flows call these through thin tasks.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import dataclasses
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -79,7 +81,16 @@ _WORKER_STATE: dict[str, Any] = {}
 
 
 def _init_worker(model_path: str | None) -> None:
-    """Process-pool initializer: load the model once per worker process."""
+    """Process-pool initializer: load the model once per worker process (with the
+    thread limits the pool set in the environment)."""
+    intra, inter = os.environ.get("TF_NUM_INTRAOP_THREADS"), os.environ.get("TF_NUM_INTEROP_THREADS")
+    if intra or inter:
+        import tensorflow as tf
+
+        if intra:
+            tf.config.threading.set_intra_op_parallelism_threads(int(intra))
+        if inter:
+            tf.config.threading.set_inter_op_parallelism_threads(int(inter))
     from tagger.model import load_model
 
     _WORKER_STATE["classifier"] = load_model(model_path)
@@ -168,13 +179,51 @@ def process_batch(
     return [outcomes[i] for i in range(len(jobs))]
 
 
+# One thread per worker process: the parallelism is the processes; TensorFlow and BLAS
+# each spinning up a thread per core in every worker oversubscribes the CPU.
+_THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
+_POOLS: dict[tuple[int, str | None], cf.ProcessPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
 def _pool(workers: int, model_path: str | None) -> cf.ProcessPoolExecutor:
+    for name in _THREAD_ENV:  # inherited by the spawned workers; explicit settings win
+        os.environ.setdefault(name, "1")
     return cf.ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
         initargs=(model_path,),
     )
+
+
+def _shared_pool(workers: int, model_path: str | None) -> cf.ProcessPoolExecutor:
+    """A pool kept for the whole run, so each worker loads the model once per run,
+    not once per batch; replaced when a worker death has broken it."""
+    key = (workers, model_path)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None or getattr(pool, "_broken", False):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            pool = _POOLS[key] = _pool(workers, model_path)
+        return pool
+
+
+@atexit.register
+def shutdown_pools() -> None:
+    """Stop the worker processes (at exit, or when a flow run is over)."""
+    with _POOLS_LOCK:
+        for pool in _POOLS.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+        _POOLS.clear()
 
 
 def _run_pool(
@@ -188,18 +237,21 @@ def _run_pool(
 ) -> bool:
     """Fill ``outcomes`` for ``pending`` jobs; True when a worker died on the way."""
     broken = False
-    with _pool(workers, model_path) as pool:
+    pool = _shared_pool(workers, model_path)
+    try:
         futures = {
             pool.submit(process_video, jobs[i], model_path=model_path, config=config): i for i in pending
         }
-        for future in cf.as_completed(futures):
-            index = futures[future]
-            try:
-                outcomes[index] = future.result()
-            except cf.process.BrokenProcessPool:
-                broken = True
-            except Exception as exc:  # a bug on one video must not sink the batch
-                outcomes[index] = VideoOutcome(jobs[index], "failed", f"worker error: {exc!r}")
+    except cf.process.BrokenProcessPool:
+        return True
+    for future in cf.as_completed(futures):
+        index = futures[future]
+        try:
+            outcomes[index] = future.result()
+        except cf.process.BrokenProcessPool:
+            broken = True
+        except Exception as exc:  # a bug on one video must not sink the batch
+            outcomes[index] = VideoOutcome(jobs[index], "failed", f"worker error: {exc!r}")
     return broken
 
 
