@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import threading
 import time
@@ -253,22 +254,16 @@ def _run_decoder(
     assert process.stdout is not None and process.stderr is not None
     stderr_tail = _StderrTail(process.stderr)
     watchdog = _Watchdog(process, timeout_s=timeout_s)
+    reader = _ReadAhead(process.stdout, chunk_bytes=chunk_bytes, watchdog=watchdog)
     n_samples = 0
     try:
-        while True:
-            watchdog.waiting()
-            payload = _read_exactly(process.stdout, chunk_bytes)
-            watchdog.idle()
-            if watchdog.fired:
-                break
+        for payload in reader:
             usable = len(payload) - len(payload) % 4
             if usable:
                 chunk = np.frombuffer(payload[:usable], dtype="<f4").astype(np.float32)
                 np.clip(chunk, -1.0, 1.0, out=chunk)
                 n_samples += chunk.size
                 yield chunk
-            if len(payload) < chunk_bytes:
-                break
         returncode = process.wait()
         stderr_tail.join()
         if watchdog.fired:
@@ -280,12 +275,73 @@ def _run_decoder(
         if n_samples == 0:
             raise NoAudioError("audio track decoded to no samples", path=path, stderr=stderr_tail.text)
     finally:
+        reader.stop()
         watchdog.stop()
         if process.poll() is None:
             process.kill()
             process.wait()
+        reader.join()
         process.stdout.close()
         stderr_tail.join()
+
+
+class _ReadAhead:
+    """Reads chunks from ffmpeg's stdout in a thread, up to ``depth`` ahead, so ffmpeg
+    decodes while the consumer computes features (its pipe buffer alone holds only
+    ~4 ms of audio). Memory: ``depth + 1`` chunks. Iterating yields byte chunks of
+    ``chunk_bytes`` (the last may be shorter) until end of stream or a timeout."""
+
+    _END = b""
+
+    def __init__(self, stream: Any, *, chunk_bytes: int, watchdog: _Watchdog, depth: int = 2) -> None:
+        self._stream = stream
+        self._chunk_bytes = chunk_bytes
+        self._watchdog = watchdog
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.is_set():
+                self._watchdog.waiting()
+                payload = _read_exactly(self._stream, self._chunk_bytes)
+                self._watchdog.idle()
+                if self._watchdog.fired or not payload:
+                    break
+                self._put(payload)
+                if len(payload) < self._chunk_bytes:
+                    break
+        except (OSError, ValueError) as exc:  # pipe closed under us when stopping
+            if not self._stopped.is_set():
+                self._put(exc)
+        finally:
+            self._watchdog.idle()
+            self._put(self._END)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                raise DecodeError(f"reading ffmpeg output failed: {item}")
+            if item is self._END or not item:
+                return
+            yield item
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def join(self) -> None:
+        self._thread.join(timeout=5.0)
 
 
 def _read_exactly(stream: Any, n_bytes: int) -> bytes:
