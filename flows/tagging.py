@@ -8,6 +8,7 @@ failed run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -176,13 +177,21 @@ def run_tagging(
         for batch in batches
     ]
     total = BatchReport()
-    with RunProgress(total=len(plan.todo), logger=logger, label=flow_name) as progress:
-        for batch, future in zip(batches, futures, strict=True):
-            report = future.result()
-            total.add(report)
-            progress.advance(len(batch), report.audio_s)
-    plan.record_copies(catalog)
-    shutdown_pools()
+    try:
+        with RunProgress(total=len(plan.todo), logger=logger, label=flow_name) as progress:
+            for batch, future in zip(batches, futures, strict=True):
+                report = future.result()
+                total.add(report)
+                progress.advance(len(batch), report.audio_s)
+        plan.record_copies(catalog)
+    except BaseException:
+        # A batch that failed even after its retries (the catalogue, not a video, is
+        # broken): the run row says so, then the run fails with the cause.
+        with contextlib.suppress(Exception):
+            catalog.write_run({**run_row, "status": "failed", "finished_at": datetime.now(UTC)})
+        raise
+    finally:
+        shutdown_pools()
     n_missing = (
         sum(catalog.mark_missing(root=r, seen_paths=plan.seen_paths) for r in roots) if mark_missing else 0
     )

@@ -107,3 +107,23 @@ def _file_of(recipe: str) -> str:
     from tests.fixtures.media import RECIPES
 
     return RECIPES[recipe].filename
+
+
+def test_a_run_whose_catalogue_writes_keep_failing_is_recorded_as_failed(
+    library: Path, tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.tagging
+    import flows.work
+    from catalog import CatalogError
+
+    def broken_write(*args: object, **kwargs: object) -> None:
+        raise CatalogError("storage went away")
+
+    monkeypatch.setattr(flows.tagging, "write_outcomes", broken_write, raising=False)
+    monkeypatch.setattr(flows.work, "write_outcomes", broken_write)
+    monkeypatch.setattr(flows.tagging, "tag_batch", flows.tagging.tag_batch.with_options(retries=0))
+    catalog_root = str(tmp_path / "catalog")
+    with pytest.raises(CatalogError, match="storage went away"):
+        backfill(paths=[str(library / "tone440.mp4")], catalog_root=catalog_root, model_path=str(tiny_model))
+    runs = Catalog(catalog_root).open_table("runs").to_table().to_pylist()
+    assert [r["status"] for r in runs] == ["failed"] and runs[0]["finished_at"] is not None
