@@ -35,7 +35,7 @@ def demo_clips() -> list[Path]:
     return sorted(CLIPS_DIR.glob("*.flac"))
 
 
-# name -> (container args, clip emotions in order)
+# (file name, emotions of its clips in order); the suffix picks container and codecs
 _LAYOUT: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("argument.mp4", ("angry", "angry")),
     ("bad_news.mkv", ("sad", "sad")),
