@@ -262,13 +262,9 @@ class Catalog:
     def purge_orphans(self, *, min_age: timedelta = timedelta(hours=1)) -> int:
         """Delete unit rows whose ``write_id`` was never committed (a crashed or lost
         write) and that are older than ``min_age`` (younger ones may be in flight)."""
-        committed = set(self._all_markers().column("write_id").to_pylist())
-        units = self._table("units")
-        stale_markers = (
-            set()
-            if units is None
-            else set(self._dataset(units, "units").to_table().column("write_id").to_pylist()) - committed
-        )
+        rows = self._marker_rows()
+        committed = set(_newest_per_unit(rows).column("write_id").to_pylist())
+        stale_markers = set(rows.column("write_id").to_pylist()) - committed
         cutoff = datetime.now(UTC) - min_age
         orphans: set[str] = set()
         for name in UNIT_TABLES:
@@ -372,29 +368,7 @@ class Catalog:
 
     def _all_markers(self, *, as_of: str | datetime | None = None) -> pa.Table:
         """Visible commit markers: one per unit, the newest when racing writers left two."""
-        table = self._table("units", as_of=as_of)
-        if table is None:
-            return pa.Table.from_batches([], schema=SCHEMAS["units"])
-        markers = self._dataset(table, "units").to_table()
-        if markers.num_rows < 2:
-            return markers
-        ordered = markers.sort_by(
-            [
-                ("video_id", "ascending"),
-                ("track_index", "ascending"),
-                ("model_version", "ascending"),
-                ("committed_at", "descending"),
-                ("write_id", "descending"),
-            ]
-        )
-        keys = list(
-            zip(
-                *(ordered.column(c).to_pylist() for c in ("video_id", "track_index", "model_version")),
-                strict=True,
-            )
-        )
-        first = [i for i, key in enumerate(keys) if i == 0 or key != keys[i - 1]]
-        return ordered.take(pa.array(first)) if len(first) < len(keys) else ordered
+        return _newest_per_unit(self._marker_rows(as_of=as_of))
 
     def _dataset(self, table: DeltaTable, name: str) -> ds.Dataset:
         """The table's current files as a pyarrow dataset with the catalogue schema.
@@ -407,9 +381,9 @@ class Catalog:
             return ds.dataset(table.file_uris(), schema=SCHEMAS[name], format="parquet")
         return table.to_pyarrow_dataset(schema=SCHEMAS[name])
 
-    def _marker_rows(self) -> pa.Table:
+    def _marker_rows(self, *, as_of: str | datetime | None = None) -> pa.Table:
         """Every row of ``units`` (one snapshot), possibly several per unit."""
-        table = self._table("units")
+        table = self._table("units", as_of=as_of)
         return (
             pa.Table.from_batches([], schema=SCHEMAS["units"])
             if table is None
@@ -440,6 +414,8 @@ class Catalog:
         """write_id of the visible (newest) marker per unit key, or of every marker,
         oldest first; from ``rows`` (a snapshot of ``units``) or a fresh read."""
         markers = self._marker_rows() if rows is None else rows
+        if visible_only:
+            markers = _newest_per_unit(markers)
         wanted = set(keys)
         found: dict[tuple[str, int, str], list[tuple[Any, str]]] = {}
         if markers.num_rows:
@@ -525,3 +501,27 @@ def _with_lineage(rows: pa.Table, run_id: str, write_id: str, at: datetime) -> p
         .append_column("write_id", pa.array([write_id] * n, pa.string()))
         .append_column("tagged_at", pa.array([at] * n, ts_type))
     )
+
+
+def _newest_per_unit(markers: pa.Table) -> pa.Table:
+    """One marker per unit key: the newest ``committed_at`` (ties: the larger
+    ``write_id``). This rule alone decides which write of a unit is visible."""
+    if markers.num_rows < 2:
+        return markers
+    ordered = markers.sort_by(
+        [
+            ("video_id", "ascending"),
+            ("track_index", "ascending"),
+            ("model_version", "ascending"),
+            ("committed_at", "descending"),
+            ("write_id", "descending"),
+        ]
+    )
+    keys = list(
+        zip(
+            *(ordered.column(c).to_pylist() for c in ("video_id", "track_index", "model_version")),
+            strict=True,
+        )
+    )
+    first = [i for i, key in enumerate(keys) if i == 0 or key != keys[i - 1]]
+    return ordered.take(pa.array(first)) if len(first) < len(keys) else ordered

@@ -379,7 +379,3 @@ def _code_version() -> str:
         return result.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
-
-
-def summary_json(summary: dict[str, Any]) -> str:
-    return json.dumps(summary, default=str, indent=2)

@@ -337,7 +337,3 @@ def _unit(video_id: str, track: int, tags: TrackTags) -> UnitRows:
         segments=[dataclasses.asdict(s) for s in tags.segments],
         profile=dataclasses.asdict(tags.profile),
     )
-
-
-def default_workers() -> int:
-    return max(1, min(4, (os.cpu_count() or 1)))

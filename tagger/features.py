@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 _POWER_FLOOR = 1e-10  # -100 dB: the level of digital silence in log-mel / rms_db
-SILENCE_DB = -100.0
 _OCTAVE_COST = 0.01  # per octave of lag, as in Praat's pitch tracker
 
 
