@@ -19,6 +19,7 @@ import numpy as np
 from tagger.calibration import apply_temperature
 from tagger.constants import EMOTIONS
 from tagger.errors import ConfigError, ModelError
+from tagger.features import FeatureConfig, FrameColumns
 from tagger.frontend import WindowBatch
 
 __all__ = [
@@ -28,15 +29,18 @@ __all__ = [
     "build_model",
     "card_path_for",
     "load_model",
+    "melscal",
+    "window_inputs",
 ]
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "default.keras"
 """The shipped model; its card is ``default.card.json`` beside it."""
 
-ModelKind = Literal["logmel_cnn", "frames_cnn", "aggregate_mlp", "paper_conv1d"]
-InputName = Literal["logmel", "frames", "features", "mfcc40"]
+ModelKind = Literal["melscal_cnn", "logmel_cnn", "frames_cnn", "aggregate_mlp", "paper_conv1d"]
+InputName = Literal["melscal", "logmel", "frames", "features", "mfcc40"]
 
 _INPUT_OF_KIND: dict[str, InputName] = {
+    "melscal_cnn": "melscal",
     "logmel_cnn": "logmel",
     "frames_cnn": "frames",
     "aggregate_mlp": "features",
@@ -48,7 +52,9 @@ _INPUT_OF_KIND: dict[str, InputName] = {
 class ModelConfig:
     """Architecture of one model.
 
-    - ``kind``: ``logmel_cnn`` (windows of log-mel frames, ``input_shape=(300, 64)``),
+    - ``kind``: ``melscal_cnn`` (log-mel plus the scalar frame features in 40 ms
+      steps, see :func:`melscal`, ``input_shape=(75, 72)``, ``time_pool=1``), ``logmel_cnn`` (windows of
+      log-mel frames, ``input_shape=(300, 64)``),
       ``frames_cnn`` (all 92 frame features, ``(300, 92)``), ``aggregate_mlp``
       (per-window aggregates, ``(161,)``) or ``paper_conv1d`` (the seed
       paper's 40 clip-mean MFCCs, ``(40,)``)
@@ -56,8 +62,8 @@ class ModelConfig:
       (``aggregate_mlp``); ``dropout``: dropout rate before the classifier.
     """
 
-    kind: ModelKind = "logmel_cnn"
-    input_shape: tuple[int, ...] = (300, 64)
+    kind: ModelKind = "melscal_cnn"
+    input_shape: tuple[int, ...] = (75, 72)
     n_classes: int = len(EMOTIONS)
     filters: tuple[int, ...] = (48, 64, 96)
     units: tuple[int, ...] = (256, 128)
@@ -75,9 +81,52 @@ class ModelConfig:
 
     @property
     def input_name(self) -> InputName:
-        """Which array of a window the model reads: ``logmel``, ``frames``, ``features`` or
-        ``mfcc40``."""
+        """Which array of a window the model reads: ``melscal``, ``logmel``, ``frames``,
+        ``features`` or ``mfcc40``."""
         return _INPUT_OF_KIND[self.kind]
+
+
+MELSCAL_COLUMNS = 72
+"""Columns of the ``melscal`` input: 64 log-mel dB, 7 scalars (rms dB, zcr, centroid,
+bandwidth, roll-off, flatness, voicing) and log f0 (0 where unvoiced)."""
+MELSCAL_POOL = 4
+"""Frames averaged into one ``melscal`` step: 4 × 10 ms = 40 ms."""
+
+
+def melscal(frames: np.ndarray) -> np.ndarray:
+    """The ``melscal`` input of windows of frame rows ``(n, t, 92)`` -> ``(n, t // 4, 72)``
+    float32: every 4 consecutive frames averaged (40 ms steps; ``t`` must divide by 4).
+
+    MFCCs are dropped: they are a linear map of the log-mel columns, and keeping them
+    cost 4 points of speaker-independent accuracy (docs/model/report.md). f0 in Hz
+    becomes log f0, 0 on unvoiced frames, before averaging.
+    """
+    cols = FrameColumns(FeatureConfig())
+    x = np.asarray(frames, dtype=np.float32)
+    if x.ndim != 3 or x.shape[-1] != cols.n_columns or x.shape[1] % MELSCAL_POOL:
+        raise ModelError(f"need frame rows (n, t % {MELSCAL_POOL} == 0, {cols.n_columns}), got {x.shape}")
+    f0 = x[..., cols.f0 : cols.f0 + 1]
+    log_f0 = np.where(f0 > 0, np.log(np.maximum(f0, 1.0)), 0.0).astype(np.float32)
+    rows = np.concatenate([x[..., cols.logmel], x[..., cols.scalars], log_f0], axis=-1)
+    n, t, c = rows.shape
+    pooled: np.ndarray = rows.reshape(n, t // MELSCAL_POOL, MELSCAL_POOL, c).mean(axis=2, dtype=np.float32)
+    return pooled
+
+
+def window_inputs(input_name: str, *, frames: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """The model input named ``input_name`` of windows with frame rows ``frames``
+    ``(n, 300, 92)`` and aggregates ``features`` ``(n, 161)``: ``melscal`` ``(n, 75, 72)``,
+    ``logmel`` ``(n, 300, 64)``, ``frames`` ``(n, 300, 92)`` or ``features`` ``(n, 161)``.
+    Training and inference both build inputs here, so they cannot drift apart."""
+    if input_name == "melscal":
+        return melscal(frames)
+    if input_name == "logmel":
+        return np.ascontiguousarray(frames[:, :, : FeatureConfig().n_mels], dtype=np.float32)
+    if input_name == "frames":
+        return np.ascontiguousarray(frames, dtype=np.float32)
+    if input_name == "features":
+        return np.ascontiguousarray(features, dtype=np.float32)
+    raise ModelError(f"a {input_name!r} model cannot read window batches")
 
 
 def _keras() -> Any:
@@ -116,7 +165,9 @@ def build_model(config: ModelConfig) -> Any:
             x = layers.AveragePooling1D(config.time_pool)(x)
         for i, width in enumerate(config.filters):
             x = layers.Conv1D(width, 5 if i < 2 else 3, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
+            # Faster-moving statistics than Keras' default (0.99): with ~40 steps an
+            # epoch the default lags the weights and hurts held-out speakers.
+            x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)
             x = layers.Activation("relu")(x)
             if i < len(config.filters) - 1:
                 x = layers.MaxPooling1D(2)(x)
@@ -148,14 +199,7 @@ class Classifier:
 
     def inputs(self, batch: WindowBatch) -> np.ndarray:
         """The model input of ``batch``: ``(n_windows, *input_shape)`` float32."""
-        if self.input_name == "logmel":
-            x = batch.frames[:, :, : self.input_shape[-1]]
-        elif self.input_name == "frames":
-            x = batch.frames
-        elif self.input_name == "features":
-            x = batch.features
-        else:
-            raise ModelError(f"a {self.input_name!r} model cannot read window batches")
+        x = window_inputs(self.input_name, frames=batch.frames, features=batch.features)
         if x.shape[1:] != self.input_shape:
             raise ModelError(f"window input shape {x.shape[1:]} != model's {self.input_shape}")
         return np.ascontiguousarray(x, dtype=np.float32)
@@ -252,8 +296,8 @@ def check_card(model: Any, card: dict[str, Any]) -> None:
         threshold = float(card["calibration"]["abstain_threshold"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"model card malformed: {exc}") from exc
-    if input_name not in ("logmel", "frames", "features"):
-        raise ModelError(f"card input name {input_name!r} is not logmel, frames or features")
+    if input_name not in ("melscal", "logmel", "frames", "features"):
+        raise ModelError(f"card input name {input_name!r} is not melscal, logmel, frames or features")
     if not temperature > 0 or not 0.0 <= threshold < 1.0:
         raise ModelError("card calibration out of range")
     model_in = tuple(model.input_shape[1:])

@@ -244,16 +244,20 @@ def clip_probabilities(clips: ClipSet, window_probs: np.ndarray) -> np.ndarray:
 class TrainConfig:
     """Training recipe of a Keras model (``model``) or of the SVM baseline.
 
-    ``epochs`` / ``batch_size`` / ``learning_rate`` (Adam) for our models; ``augment``
+    ``epochs`` / ``batch_size`` / ``learning_rate`` / ``weight_decay`` (AdamW; Adam when
+    0) for our models, the rate warmed up linearly from 1/25 over ``warmup_fraction`` of
+    the steps, then cosine-decayed to 0; ``augment``
     applies SpecAugment-style masks, gain, noise mixing and time shifts to log-mel
     windows; ``class_weighting`` balances classes by inverse frequency. ``n_members``
     models with different seeds are averaged into one shipped model.
     """
 
     model: Any = None  # ModelConfig; Any keeps tagger.model lazily typed here
-    epochs: int = 40
+    epochs: int = 80
     batch_size: int = 64
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_fraction: float = 0.1
     augment: bool = True
     class_weighting: bool = True
     n_members: int = 1
@@ -283,9 +287,9 @@ def _class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
 def augment_logmel(x: np.ndarray, rng: np.random.Generator, *, n_mels: int = 64) -> np.ndarray:
     """Randomly perturbed copy of windows of frame rows ``(n, frames, columns)`` whose
     first ``n_mels`` columns are log-mel dB: time shift (±1/6 window) and one time mask
-    (≤ 40 frames) on all columns; on the log-mel columns only: gain (±6 dB), noise mixed
-    at 15–45 dB below the window peak (half of the windows) and one frequency mask
-    (≤ 8 bands). Masks are filled with the window's column means."""
+    (≤ 2/15 of the window: 40 of 300 frames) on all columns; on the log-mel columns
+    only: gain (±6 dB), noise mixed at 15–45 dB below the window peak (half of the
+    windows) and one frequency mask (≤ 8 bands). Masks are filled with the window's column means."""
     n, n_frames, _ = x.shape
     floor = -100.0
     shifts = rng.integers(-n_frames // 6, n_frames // 6 + 1, size=n)
@@ -309,7 +313,7 @@ def augment_logmel(x: np.ndarray, rng: np.random.Generator, *, n_mels: int = 64)
     out[:, :, :n_mels] = mel
     fill = out.mean(axis=1)  # (n, columns)
     t_start = np.asarray(rng.integers(0, n_frames, size=(n,))).tolist()
-    t_len = np.asarray(rng.integers(0, 41, size=(n,))).tolist()
+    t_len = np.asarray(rng.integers(0, round(n_frames * 2 / 15) + 1, size=(n,))).tolist()
     f_start = np.asarray(rng.integers(0, n_mels, size=(n,))).tolist()
     f_len = np.asarray(rng.integers(0, 9, size=(n,))).tolist()
     for i in range(n):
@@ -333,16 +337,22 @@ def fit_network(x: np.ndarray, y: np.ndarray, *, config: TrainConfig, seed: int,
     norm_layers = [layer for layer in model.layers if layer.name == "input_norm"]
     for layer in norm_layers:
         layer.adapt(x)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    weights = _class_weights(y, mconfig.n_classes) if config.class_weighting else None
     steps = max(1, int(np.ceil(len(y) / config.batch_size))) * config.epochs
-    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)
-    model.optimizer.learning_rate = schedule
-    if config.augment and mconfig.input_name in ("logmel", "frames"):
+    warmup = int(config.warmup_fraction * steps)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate / 25.0 if warmup else config.learning_rate,
+        max(1, steps - warmup),
+        warmup_target=config.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+    optimizer = (
+        keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
+        if config.weight_decay > 0
+        else keras.optimizers.Adam(schedule)
+    )
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    weights = _class_weights(y, mconfig.n_classes) if config.class_weighting else None
+    if config.augment and mconfig.input_name in ("melscal", "logmel", "frames"):
         from concurrent.futures import ThreadPoolExecutor
 
         # Each epoch's augmentation has its own generator, so results do not depend on
@@ -438,16 +448,12 @@ def _svm_probs(svm: Any, x: np.ndarray, n_classes: int) -> np.ndarray:
     return probs
 
 
-def model_inputs(clips: ClipSet, input_name: str, *, n_mels: int = 64) -> np.ndarray:
-    """Per-window model input: ``logmel`` ``(n, 300, 64)``, ``frames`` ``(n, 300, 92)`` or
-    ``features`` ``(n, 161)``."""
-    if input_name == "logmel":
-        return np.ascontiguousarray(clips.frames[:, :, :n_mels])
-    if input_name == "frames":
-        return clips.frames
-    if input_name == "features":
-        return clips.features
-    raise ConfigError(f"no per-window input {input_name!r}")
+def model_inputs(clips: ClipSet, input_name: str) -> np.ndarray:
+    """Per-window model input of every window of ``clips`` (see
+    :func:`tagger.model.window_inputs`, shared with inference)."""
+    from tagger.model import window_inputs
+
+    return window_inputs(input_name, frames=clips.frames, features=clips.features)
 
 
 def _fit_members(x: np.ndarray, y: np.ndarray, *, config: TrainConfig, seed: int) -> list[Any]:
@@ -813,6 +819,14 @@ def model_card_markdown(card: dict[str, Any]) -> str:
     )
 
 
+_INPUT_DESCRIPTIONS = {
+    "melscal": "tagger.model.melscal(WindowBatch.frames): 64 log-mel dB, 7 scalars, log f0",
+    "logmel": "log-mel dB frames of a window: WindowBatch.frames[:, :, :64]",
+    "frames": "all frame features of a window: WindowBatch.frames",
+    "features": "per-window aggregates: WindowBatch.features",
+}
+
+
 def default_folds(actors: np.ndarray, *, n_folds: int = 5) -> dict[int, int]:
     """``{actor: fold}`` assigning sorted actors round-robin to ``n_folds`` folds."""
     unique = sorted({int(a) for a in actors})
@@ -900,11 +914,7 @@ def train(
         "input": {
             "name": mconfig.input_name,
             "shape": list(mconfig.input_shape),
-            "description": (
-                "log-mel dB frames of a window: WindowBatch.frames[:, :, :64]"
-                if mconfig.input_name == "logmel"
-                else "per-window aggregates: WindowBatch.features"
-            ),
+            "description": _INPUT_DESCRIPTIONS.get(mconfig.input_name, mconfig.input_name),
         },
         "architecture": asdict(mconfig),
         "window_config": {
@@ -967,6 +977,14 @@ def train(
     )
 
 
+_SHAPES: dict[str, tuple[int, ...]] = {
+    "melscal_cnn": (75, 72),
+    "logmel_cnn": (300, 64),
+    "frames_cnn": (300, 92),
+    "aggregate_mlp": (161,),
+}
+
+
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tagger.train", description="Cross-validate and train the emotion model."
@@ -978,8 +996,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--filename", default="model", help="model file stem (default: model)")
     parser.add_argument("--name", default="emotag-ravdess")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--kind", default="logmel_cnn", choices=["logmel_cnn", "frames_cnn", "aggregate_mlp"])
+    parser.add_argument("--kind", default="melscal_cnn", choices=sorted(_SHAPES))
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--lr", type=float, default=TrainConfig.learning_rate, help="peak learning rate")
+    parser.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
     parser.add_argument("--members", type=int, default=1, help="seeds averaged in the model")
     parser.add_argument("--paper-epochs", type=int, default=TrainConfig.paper_epochs)
     parser.add_argument("--no-baselines", action="store_true")
@@ -992,15 +1012,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tagger.model import ModelConfig
 
     args = _parse_args(argv)
-    shapes: dict[str, tuple[int, ...]] = {
-        "logmel_cnn": (300, 64),
-        "frames_cnn": (300, 92),
-        "aggregate_mlp": (161,),
-    }
-    shape = shapes[args.kind]
     config = TrainConfig(
-        model=ModelConfig(kind=args.kind, input_shape=shape),
+        model=ModelConfig(
+            kind=args.kind,
+            input_shape=_SHAPES[args.kind],
+            time_pool=1 if args.kind == "melscal_cnn" else ModelConfig.time_pool,
+        ),
         epochs=args.epochs,
+        learning_rate=args.lr,
+        weight_decay=args.weight_decay,
         n_members=args.members,
         paper_epochs=args.paper_epochs,
     )

@@ -20,6 +20,8 @@ from tagger.model import (
     build_model,
     card_path_for,
     load_model,
+    melscal,
+    window_inputs,
 )
 from tests.fixtures.signals import silence, speech_like
 
@@ -58,7 +60,8 @@ def test_import_does_not_import_tensorflow() -> None:
 @pytest.mark.parametrize(
     ("config", "shape"),
     [
-        (ModelConfig(), (2, 300, 64)),
+        (ModelConfig(), (2, 75, 72)),
+        (ModelConfig(kind="logmel_cnn", input_shape=(300, 64)), (2, 300, 64)),
         (ModelConfig(kind="frames_cnn", input_shape=(300, 92)), (2, 300, 92)),
         (ModelConfig(kind="aggregate_mlp", input_shape=(161,)), (2, 161)),
         (ModelConfig(kind="paper_conv1d", input_shape=(40,)), (2, 40)),
@@ -69,6 +72,24 @@ def test_build_model_shapes(config: ModelConfig, shape: tuple[int, ...]) -> None
     out = np.asarray(model(np.zeros(shape, dtype=np.float32), training=False))
     assert out.shape == (2, len(EMOTIONS))
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_melscal_pools_frames_and_keeps_the_voicing_columns() -> None:
+    batch = analyse_signal(speech_like(4.0, seed=5))
+    assert batch is not None
+    x = melscal(batch.frames)
+    n, t, _ = batch.frames.shape
+    assert x.shape == (n, t // 4, 72) and x.dtype == np.float32
+    # Step j is the mean of frames 4j..4j+3: the log-mel part equals a direct average.
+    np.testing.assert_allclose(x[:, 1, :64], batch.frames[:, 4:8, :64].mean(axis=1), rtol=1e-5, atol=1e-4)
+    f0 = batch.frames[:, :, -1]
+    log_f0 = np.where(f0 > 0, np.log(np.maximum(f0, 1.0)), 0.0).reshape(n, t // 4, 4).mean(axis=2)
+    np.testing.assert_allclose(x[:, :, -1], log_f0, rtol=1e-5, atol=1e-5)
+    assert window_inputs("melscal", frames=batch.frames, features=batch.features).shape == x.shape
+    with pytest.raises(ModelError):
+        melscal(batch.frames[:, :298])
+    with pytest.raises(ModelError):
+        window_inputs("mfcc40", frames=batch.frames, features=batch.features)
 
 
 def test_model_config_rejects_bad_shapes() -> None:
