@@ -154,6 +154,14 @@ def _confusion_png(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def _optimiser_text(recipe: dict[str, Any]) -> str:
+    decay = float(recipe.get("weight_decay", 0.0))
+    warmup = float(recipe.get("warmup_fraction", 0.0))
+    name = f"AdamW (weight decay {decay:g})" if decay > 0 else "Adam"
+    schedule = f"{100 * warmup:.0f} % linear warm-up, then cosine decay" if warmup else "cosine decay"
+    return f"{name}, peak lr {recipe['learning_rate']:g}, {schedule}"
+
+
 def _markdown(report: dict[str, Any]) -> str:
     rows = report["rows"]
     cal = report["calibration"]
@@ -177,9 +185,10 @@ def _markdown(report: dict[str, Any]) -> str:
         f"Paper method as published: 40 MFCC means per clip, no input normalisation, "
         f"Conv1D(64, 5) → Dropout(0.1) → Dense(8), RMSprop lr {recipe['paper_learning_rate']:g}, "
         f"{recipe['paper_epochs']} epochs of batch {recipe['paper_batch_size']}. Our model: "
-        f"`{arch['kind']}`, {recipe['epochs']} epochs, Adam lr {recipe['learning_rate']:g} "
-        f"(cosine decay), class weighting {recipe['class_weighting']}, mean of "
-        f"{recipe['n_members']} seed(s).",
+        f"`{arch['kind']}`, {recipe['epochs']} epochs of batch {recipe['batch_size']}, "
+        f"{_optimiser_text(recipe)}, class weighting {recipe['class_weighting']}, "
+        f"augmentation {recipe['augment']}, mean of {recipe['n_members']} seed(s). How this "
+        "recipe was chosen, with the configurations that lost: `experiments.md`.",
         "",
         "| model | split | clip accuracy | macro-F1 | UAR | window accuracy |",
         "|---|---|---|---|---|---|",

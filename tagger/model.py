@@ -59,7 +59,9 @@ class ModelConfig:
       (per-window aggregates, ``(161,)``) or ``paper_conv1d`` (the seed
       paper's 40 clip-mean MFCCs, ``(40,)``)
     - ``filters``: channels of the conv blocks (``logmel_cnn``); ``units``: hidden widths
-      (``aggregate_mlp``); ``dropout``: dropout rate before the classifier.
+      (``aggregate_mlp``); ``dropout``: dropout rate before the classifier;
+      ``time_pool``: frames averaged before the convolutions (4 suits the 10 ms
+      ``logmel``/``frames`` inputs; ``melscal`` arrives pooled already).
     """
 
     kind: ModelKind = "melscal_cnn"
@@ -68,7 +70,7 @@ class ModelConfig:
     filters: tuple[int, ...] = (48, 64, 96)
     units: tuple[int, ...] = (256, 128)
     dropout: float = 0.3
-    time_pool: int = 4
+    time_pool: int = 1
 
     def __post_init__(self) -> None:
         if self.kind not in _INPUT_OF_KIND:

@@ -260,7 +260,7 @@ class TrainConfig:
     warmup_fraction: float = 0.1
     augment: bool = True
     class_weighting: bool = True
-    n_members: int = 1
+    n_members: int = 3
     paper_epochs: int = 300
     paper_batch_size: int = 16
     paper_learning_rate: float = 1e-5
@@ -769,6 +769,10 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             f"{cal['abstain_threshold']:.1f} are labelled `uncertain`; windows without speech "
             "are labelled `no_speech` by the front end.",
             "",
+            f"Architecture: {_ARCHITECTURE_NOTES.get(arch['kind'], arch['kind'])}; the mean of "
+            f"{recipe['n_members']} such networks trained with different seeds. How the recipe was "
+            "chosen: `docs/model/experiments.md`.",
+            "",
             "## Intended use",
             "",
             "Coarse, time-coded emotion tags over the speech of a video library, for search and "
@@ -818,6 +822,17 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         ]
     )
 
+
+_ARCHITECTURE_NOTES = {
+    "melscal_cnn": (
+        "1-D CNN over 75 steps of 40 ms (3 conv blocks of 48/64/96 channels with batch norm and "
+        "max-pooling, mean and max over time, dropout, softmax), trained with AdamW, class "
+        "weights and augmentation (time shift, gain, noise floor, time and band masks)"
+    ),
+    "aggregate_mlp": "MLP over the 161 per-window aggregates",
+    "logmel_cnn": "1-D CNN over log-mel frames",
+    "frames_cnn": "1-D CNN over all frame features",
+}
 
 _INPUT_DESCRIPTIONS = {
     "melscal": "tagger.model.melscal(WindowBatch.frames): 64 log-mel dB, 7 scalars, log f0",
@@ -985,6 +1000,17 @@ _SHAPES: dict[str, tuple[int, ...]] = {
 }
 
 
+def model_config_for(kind: str) -> Any:
+    """The :class:`~tagger.model.ModelConfig` of ``kind`` with its window input shape
+    (``melscal_cnn``, the default, is the shipped architecture)."""
+    from tagger.model import ModelConfig
+
+    if kind not in _SHAPES:
+        raise ConfigError(f"unknown model kind {kind!r}; known: {sorted(_SHAPES)}")
+    time_pool = 4 if kind in ("logmel_cnn", "frames_cnn") else 1
+    return ModelConfig(kind=kind, input_shape=_SHAPES[kind], time_pool=time_pool)  # type: ignore[arg-type]
+
+
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tagger.train", description="Cross-validate and train the emotion model."
@@ -1000,7 +1026,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--lr", type=float, default=TrainConfig.learning_rate, help="peak learning rate")
     parser.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
-    parser.add_argument("--members", type=int, default=1, help="seeds averaged in the model")
+    parser.add_argument("--members", type=int, default=TrainConfig.n_members, help="seeds averaged")
     parser.add_argument("--paper-epochs", type=int, default=TrainConfig.paper_epochs)
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--cache", default=None, help=".npz cache of extracted windows")
@@ -1009,15 +1035,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry: ``python -m tagger.train --manifest M --folds F --out DIR``."""
-    from tagger.model import ModelConfig
 
     args = _parse_args(argv)
     config = TrainConfig(
-        model=ModelConfig(
-            kind=args.kind,
-            input_shape=_SHAPES[args.kind],
-            time_pool=1 if args.kind == "melscal_cnn" else ModelConfig.time_pool,
-        ),
+        model=model_config_for(args.kind),
         epochs=args.epochs,
         learning_rate=args.lr,
         weight_decay=args.weight_decay,

@@ -135,6 +135,21 @@ def test_custom_model_predicts_and_is_cached(tmp_path: Path) -> None:
     probs = classifier.predict(batch)
     assert probs.shape == (len(batch), len(EMOTIONS))
     assert probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_melscal_cnn_reads_window_batches(tmp_path: Path) -> None:
+    config = ModelConfig(kind="melscal_cnn", input_shape=(75, 72), filters=(4, 4, 4))
+    card = _card(input={"name": "melscal", "shape": [75, 72]})
+    classifier = load_model(_save(build_model(config), card, tmp_path / "cnn.keras"))
+    batch = analyse_signal(speech_like(5.0, seed=4))
+    assert batch is not None
+    probs = classifier.predict(batch)
+    assert probs.shape == (len(batch), len(EMOTIONS))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    wrong = _card(input={"name": "logmel", "shape": [75, 72]})
+    with pytest.raises(ModelError, match="shape"):
+        load_model(_save(build_model(config), wrong, tmp_path / "wrong.keras")).predict(batch)
 
 
 def test_label_rules() -> None:
