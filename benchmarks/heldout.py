@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         read_folds,
         read_manifest,
         save_ensemble,
+        training_noise,
     )
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.heldout", description=__doc__)
@@ -53,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     clips = extract_clips(frame[~held_out])
     config = TrainConfig()
     x = model_inputs(clips, config.model_config().input_name)
-    members = _fit_members(x, clips.window_labels(), config=config, seed=args.seed)
+    x_noisy = training_noise(clips, config, seed=args.seed)
+    members = _fit_members(x, clips.window_labels(), config=config, seed=args.seed, x_noisy=x_noisy)
     args.out.mkdir(parents=True, exist_ok=True)
     model_path = args.out / f"heldout-fold{args.fold}.keras"
     save_ensemble(members, model_path)

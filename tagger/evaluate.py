@@ -154,6 +154,18 @@ def _confusion_png(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+def _noise_text(recipe: dict[str, Any]) -> str:
+    copies = int(recipe.get("noise_copies", 0))
+    if not copies or not recipe.get("augment"):
+        return ""
+    lo, hi = recipe["snr_db"]
+    return (
+        f" (plus {copies} noisy copies of every clip — white, pink or brown noise added to the "
+        f"waveform at {lo:g}–{hi:g} dB SNR — in place of the clean window for "
+        f"{100 * float(recipe['noisy_fraction']):.0f} % of each epoch's windows)"
+    )
+
+
 def _optimiser_text(recipe: dict[str, Any]) -> str:
     decay = float(recipe.get("weight_decay", 0.0))
     warmup = float(recipe.get("warmup_fraction", 0.0))
@@ -187,7 +199,8 @@ def _markdown(report: dict[str, Any]) -> str:
         f"{recipe['paper_epochs']} epochs of batch {recipe['paper_batch_size']}. Our model: "
         f"`{arch['kind']}`, {recipe['epochs']} epochs of batch {recipe['batch_size']}, "
         f"{_optimiser_text(recipe)}, class weighting {recipe['class_weighting']}, "
-        f"augmentation {recipe['augment']}, mean of {recipe['n_members']} seed(s). How this "
+        f"augmentation {recipe['augment']}{_noise_text(recipe)}, mean of {recipe['n_members']} "
+        "seed(s). How this "
         "recipe was chosen, with the configurations that lost: `experiments.md`.",
         "",
         "| model | split | clip accuracy | macro-F1 | UAR | window accuracy |",

@@ -248,7 +248,10 @@ class TrainConfig:
     0) for our models, the rate warmed up linearly from 1/25 over ``warmup_fraction`` of
     the steps, then cosine-decayed to 0; ``augment``
     applies SpecAugment-style masks, gain, noise mixing and time shifts to log-mel
-    windows; ``class_weighting`` balances classes by inverse frequency. ``n_members``
+    windows; ``class_weighting`` balances classes by inverse frequency;
+    ``noise_copies`` noisy versions of every clip (pink, brown or white noise added to
+    the waveform at ``snr_db`` uniform, re-analysed by the front end) replace the clean
+    window in a random ``noisy_fraction`` of each epoch's windows. ``n_members``
     models with different seeds are averaged into one shipped model.
     """
 
@@ -261,6 +264,9 @@ class TrainConfig:
     augment: bool = True
     class_weighting: bool = True
     n_members: int = 3
+    noise_copies: int = 2
+    noisy_fraction: float = 0.5
+    snr_db: tuple[float, float] = (0.0, 30.0)
     paper_epochs: int = 300
     paper_batch_size: int = 16
     paper_learning_rate: float = 1e-5
@@ -324,9 +330,109 @@ def augment_logmel(x: np.ndarray, rng: np.random.Generator, *, n_mels: int = 64)
     return out.astype(np.float32, copy=False)
 
 
-def fit_network(x: np.ndarray, y: np.ndarray, *, config: TrainConfig, seed: int, verbose: int = 0) -> Any:
+def mix_noisy(
+    x: np.ndarray, x_noisy: np.ndarray | None, rng: np.random.Generator, *, fraction: float
+) -> np.ndarray:
+    """``x`` with a random ``fraction`` of its windows replaced by one of their noisy
+    versions ``x_noisy`` ``(copies, n, ...)`` (a copy of ``x`` either way)."""
+    out = np.array(x, dtype=np.float32, copy=True)
+    if x_noisy is None or len(x_noisy) == 0 or fraction <= 0:
+        return out
+    chosen = np.flatnonzero(rng.random(len(x)) < fraction)
+    copies = rng.integers(0, len(x_noisy), size=chosen.size)
+    out[chosen] = x_noisy[copies, chosen]
+    return out
+
+
+def add_noise(y: np.ndarray, rng: np.random.Generator, *, snr_db: tuple[float, float]) -> np.ndarray:
+    """``y`` (mono, float32) plus pink, brown or white noise at an SNR drawn uniformly from
+    ``snr_db`` (dB, relative to the RMS of samples above -60 dBFS), clipped to ±1."""
+    n = y.size
+    exponent = float(rng.choice([0.0, 1.0, 2.0]))  # white, pink, brown: power ∝ 1/f^exponent
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    spectrum /= np.maximum(np.arange(spectrum.size), 1) ** (exponent / 2)
+    noise = np.fft.irfft(spectrum, n=n)
+    noise /= np.sqrt(np.mean(noise**2)) + 1e-12
+    loud = np.abs(y) > 1e-3
+    level = float(np.sqrt(np.mean(y[loud] ** 2))) if loud.any() else 1e-3
+    snr = rng.uniform(*snr_db)
+    return np.clip(y + noise * level / 10 ** (snr / 20), -1.0, 1.0).astype(np.float32)
+
+
+def noisy_inputs(
+    clips: ClipSet,
+    input_name: str,
+    *,
+    copies: int,
+    snr_db: tuple[float, float],
+    seed: int,
+    config: FrontEndConfig = FrontEndConfig(),
+) -> np.ndarray:
+    """``(copies, n_windows, *input_shape)``: the model input of every window of
+    ``clips`` after :func:`add_noise` on its clip's waveform (same windows, same order)."""
+    import soundfile as sf
+
+    from tagger.model import window_inputs
+
+    rng = np.random.default_rng([seed, 7])
+    per_copy: list[list[np.ndarray]] = [[] for _ in range(copies)]
+    for index, path in enumerate(clips.paths):
+        samples, rate = sf.read(path, dtype="float32", always_2d=True)
+        mono = samples.mean(axis=1)
+        if rate != SAMPLE_RATE:
+            import librosa
+
+            mono = librosa.resample(mono, orig_sr=rate, target_sr=SAMPLE_RATE).astype(np.float32)
+        n_windows = int(np.count_nonzero(clips.clip == index))
+        for k in range(copies):
+            batch = analyse_signal(add_noise(mono, rng, snr_db=snr_db), config=config)
+            if batch is None or len(batch) != n_windows:
+                raise ConfigError(f"noisy copy of {path} does not cut into {n_windows} windows")
+            per_copy[k].append(window_inputs(input_name, frames=batch.frames, features=batch.features))
+    return np.stack([np.concatenate(parts) for parts in per_copy])
+
+
+def training_noise(
+    clips: ClipSet, config: TrainConfig, *, seed: int, cache: Path | None = None, log: Any = print
+) -> np.ndarray | None:
+    """The noisy copies of ``config`` (:func:`noisy_inputs`) for a sequence-input network,
+    else ``None``; kept beside ``cache`` (``<cache>.noisy-<input>-<copies>-<seed>.npy``)."""
+    input_name = config.model_config().input_name
+    if not (config.augment and config.noise_copies > 0 and input_name in ("melscal", "logmel", "frames")):
+        return None
+    lo, hi = config.snr_db
+    stored = None
+    if cache is not None:
+        stored = cache.with_name(
+            f"{cache.stem}.noisy-{input_name}-{config.noise_copies}-{lo:g}-{hi:g}-{seed}.npy"
+        )
+        if stored.is_file():
+            loaded: np.ndarray = np.load(stored)
+            return loaded
+    started = time.time()
+    x_noisy = noisy_inputs(clips, input_name, copies=config.noise_copies, snr_db=config.snr_db, seed=seed)
+    log(
+        f"{config.noise_copies} noisy copies of every clip ({lo:g}–{hi:g} dB SNR) "
+        f"in {time.time() - started:.0f} s"
+    )
+    if stored is not None:
+        np.save(stored, x_noisy)
+    return x_noisy
+
+
+def fit_network(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    config: TrainConfig,
+    seed: int,
+    x_noisy: np.ndarray | None = None,
+    verbose: int = 0,
+) -> Any:
     """A trained Keras model (one member) on inputs ``x`` ``(n, *input_shape)`` and labels
-    ``y`` ``(n,)``; its ``input_norm`` layer is adapted on ``x`` first."""
+    ``y`` ``(n,)``; its ``input_norm`` layer is adapted on ``x`` first. ``x_noisy``
+    ``(copies, n, *input_shape)``: noisy versions of the same windows, drawn in place of
+    ``x`` for ``config.noisy_fraction`` of each epoch's windows."""
     import keras
 
     from tagger.model import build_model
@@ -358,12 +464,16 @@ def fit_network(x: np.ndarray, y: np.ndarray, *, config: TrainConfig, seed: int,
         # Each epoch's augmentation has its own generator, so results do not depend on
         # timing; the next epoch is prepared in a thread while this one trains.
         epoch_rngs = [np.random.default_rng([seed, e]) for e in range(config.epochs)]
+
+        def epoch_inputs(rng: np.random.Generator) -> np.ndarray:
+            return augment_logmel(mix_noisy(x, x_noisy, rng, fraction=config.noisy_fraction), rng)
+
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(augment_logmel, x, epoch_rngs[0])
+            pending = pool.submit(epoch_inputs, epoch_rngs[0])
             for epoch in range(config.epochs):
                 x_epoch = pending.result()
                 if epoch + 1 < config.epochs:
-                    pending = pool.submit(augment_logmel, x, epoch_rngs[epoch + 1])
+                    pending = pool.submit(epoch_inputs, epoch_rngs[epoch + 1])
                 model.fit(
                     x_epoch,
                     y,
@@ -456,8 +566,13 @@ def model_inputs(clips: ClipSet, input_name: str) -> np.ndarray:
     return window_inputs(input_name, frames=clips.frames, features=clips.features)
 
 
-def _fit_members(x: np.ndarray, y: np.ndarray, *, config: TrainConfig, seed: int) -> list[Any]:
-    return [fit_network(x, y, config=config, seed=seed + 1000 * m) for m in range(config.n_members)]
+def _fit_members(
+    x: np.ndarray, y: np.ndarray, *, config: TrainConfig, seed: int, x_noisy: np.ndarray | None = None
+) -> list[Any]:
+    return [
+        fit_network(x, y, config=config, seed=seed + 1000 * m, x_noisy=x_noisy)
+        for m in range(config.n_members)
+    ]
 
 
 # --------------------------------------------------------------------------- cross-validation
@@ -492,11 +607,13 @@ def cross_validate(
     method: str,
     config: TrainConfig,
     seed: int = 0,
+    x_noisy: np.ndarray | None = None,
     log: Any = print,
 ) -> ModelRow:
     """Out-of-fold predictions of ``method`` (``paper``, ``svm`` or ``network``) with
     clip folds ``folds`` ``(n_clips,)``: each fold is predicted by a model trained on
-    the others, so no actor is in both."""
+    the others, so no actor is in both. ``x_noisy``: noisy copies of the network's
+    inputs (:func:`noisy_inputs`), used for training windows only."""
     n_classes = len(EMOTIONS)
     window_probs = np.zeros((len(clips.clip), n_classes), dtype=np.float32)
     clip_probs = np.zeros((clips.n_clips, n_classes), dtype=np.float32)
@@ -518,7 +635,13 @@ def cross_validate(
                 window_probs[test_windows] = _svm_probs(svm, clips.features[test_windows], n_classes)
             else:
                 x = model_inputs(clips, config.model_config().input_name)
-                members = _fit_members(x[~test_windows], y_windows[~test_windows], config=config, seed=seed)
+                members = _fit_members(
+                    x[~test_windows],
+                    y_windows[~test_windows],
+                    config=config,
+                    seed=seed,
+                    x_noisy=None if x_noisy is None else x_noisy[:, ~test_windows],
+                )
                 window_probs[test_windows] = np.mean(
                     [predict_network(m, x[test_windows]) for m in members], axis=0
                 )
@@ -830,7 +953,8 @@ _ARCHITECTURE_NOTES = {
     "melscal_cnn": (
         "1-D CNN over 75 steps of 40 ms (3 conv blocks of 48/64/96 channels with batch norm and "
         "max-pooling, mean and max over time, dropout, softmax), trained with AdamW, class "
-        "weights and augmentation (time shift, gain, noise floor, time and band masks)"
+        "weights and augmentation (noise added to the waveform at 0–30 dB SNR, time shift, "
+        "gain, time and band masks)"
     ),
     "aggregate_mlp": "MLP over the 161 per-window aggregates",
     "logmel_cnn": "1-D CNN over log-mel frames",
@@ -897,7 +1021,10 @@ def train(
     clip_fold = clip_folds(clips, fold_of_actor)
     mconfig: ModelConfig = config.model_config()
 
-    ours = cross_validate(clips, clip_fold, method="network", config=config, seed=seed, log=log)
+    x_noisy = training_noise(clips, config, seed=seed, cache=cache_path, log=log)
+    ours = cross_validate(
+        clips, clip_fold, method="network", config=config, seed=seed, x_noisy=x_noisy, log=log
+    )
     ours.name = f"ours ({mconfig.kind})"
     rows = [ours]
     if baselines:
@@ -918,7 +1045,7 @@ def train(
 
     y_windows = clips.window_labels()
     x_all = model_inputs(clips, mconfig.input_name)
-    members = _fit_members(x_all, y_windows, config=config, seed=seed)
+    members = _fit_members(x_all, y_windows, config=config, seed=seed, x_noisy=x_noisy)
     model_path = out / f"{model_filename}.keras"
     model = save_ensemble(members, model_path)
     digest = file_sha256(model_path)

@@ -15,10 +15,12 @@ from tagger.model import ModelConfig, load_model
 from tagger.train import (
     TrainConfig,
     TrainResult,
+    add_noise,
     classification_metrics,
     clip_folds,
     default_folds,
     fit_network,
+    mix_noisy,
     predict_network,
     read_folds,
     read_manifest,
@@ -188,3 +190,27 @@ def test_network_learns_a_two_class_synthetic_set(mconfig: ModelConfig, shape: t
     assert probs.shape == (128, len(EMOTIONS))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     assert (probs.argmax(axis=1) == y_test).mean() >= 0.9
+
+
+def test_add_noise_hits_the_requested_snr() -> None:
+    rng = np.random.default_rng(3)
+    y = speech_like(3.0, seed=3)
+    for _ in range(5):
+        noisy = add_noise(y, rng, snr_db=(10.0, 10.0))
+        noise = noisy - y
+        loud = np.abs(y) > 1e-3
+        snr = 10 * np.log10(np.mean(y[loud] ** 2) / np.mean(noise**2))
+        assert noisy.dtype == np.float32 and noisy.shape == y.shape
+        assert abs(snr - 10.0) < 0.5
+
+
+def test_mix_noisy_swaps_the_requested_share_of_windows() -> None:
+    rng = np.random.default_rng(0)
+    x = np.zeros((2000, 3, 2), dtype=np.float32)
+    x_noisy = np.stack([np.full_like(x, 1.0), np.full_like(x, 2.0)])
+    mixed = mix_noisy(x, x_noisy, rng, fraction=0.5)
+    per_window = mixed[:, 0, 0]
+    assert set(np.unique(per_window)) == {0.0, 1.0, 2.0}
+    assert 0.45 < np.mean(per_window > 0) < 0.55
+    assert np.all(x == 0.0)  # the input is not modified
+    np.testing.assert_array_equal(mix_noisy(x, None, rng, fraction=0.5), x)
