@@ -26,13 +26,8 @@ import soundfile as sf
 from tagger.constants import SAMPLE_RATE
 from tagger.frontend import analyse_signal
 from tagger.model import load_model
-from tagger.train import read_manifest
+from tagger.train import read_manifest, speech_level
 from tests.fixtures import signals
-
-
-def speech_rms(y: np.ndarray) -> float:
-    loud = np.abs(y) > 1e-3
-    return float(np.sqrt(np.mean(y[loud] ** 2))) if loud.any() else 1e-3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         other = clips[j][: y.size]
                         noise[: other.size] += other
                 noise = noise[: y.size] / (np.sqrt(np.mean(noise[: y.size] ** 2)) + 1e-12)
-                y = np.clip(y + noise * speech_rms(y) / 10 ** (snr / 20), -1.0, 1.0).astype(np.float32)
+                y = np.clip(y + noise * speech_level(y) / 10 ** (snr / 20), -1.0, 1.0).astype(np.float32)
             batch = analyse_signal(y)
             assert batch is not None
             probs = classifier.predict(batch)

@@ -353,10 +353,15 @@ def add_noise(y: np.ndarray, rng: np.random.Generator, *, snr_db: tuple[float, f
     spectrum /= np.maximum(np.arange(spectrum.size), 1) ** (exponent / 2)
     noise = np.fft.irfft(spectrum, n=n)
     noise /= np.sqrt(np.mean(noise**2)) + 1e-12
-    loud = np.abs(y) > 1e-3
-    level = float(np.sqrt(np.mean(y[loud] ** 2))) if loud.any() else 1e-3
     snr = rng.uniform(*snr_db)
-    return np.clip(y + noise * level / 10 ** (snr / 20), -1.0, 1.0).astype(np.float32)
+    return np.clip(y + noise * speech_level(y) / 10 ** (snr / 20), -1.0, 1.0).astype(np.float32)
+
+
+def speech_level(y: np.ndarray) -> float:
+    """RMS of the samples of ``y`` above -60 dBFS (the reference level for SNRs); 1e-3 when
+    none is."""
+    loud = np.abs(y) > 1e-3
+    return float(np.sqrt(np.mean(y[loud] ** 2))) if loud.any() else 1e-3
 
 
 def noisy_inputs(
