@@ -26,7 +26,7 @@ import soundfile as sf
 from tagger.constants import SAMPLE_RATE
 from tagger.frontend import analyse_signal
 from tagger.model import load_model
-from tagger.train import read_manifest, speech_level
+from tagger.train import clip_probability, mix_at_snr, read_manifest
 from tests.fixtures import signals
 
 
@@ -57,13 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for j in others:
                         other = clips[j][: y.size]
                         noise[: other.size] += other
-                noise = noise[: y.size] / (np.sqrt(np.mean(noise[: y.size] ** 2)) + 1e-12)
-                y = np.clip(y + noise * speech_level(y) / 10 ** (snr / 20), -1.0, 1.0).astype(np.float32)
+                y = mix_at_snr(y, noise[: y.size], snr_db=snr)
             batch = analyse_signal(y)
             assert batch is not None
             probs = classifier.predict(batch)
-            chosen = batch.is_speech if batch.is_speech.any() else np.ones(len(batch), dtype=bool)
-            hits += int(probs[chosen].mean(axis=0).argmax() == labels[i])
+            hits += int(clip_probability(probs, batch.is_speech).argmax() == labels[i])
             n_speech += int(batch.is_speech.sum())
             n_windows += len(batch)
         name = "clean" if snr is None else f"{kind} {snr:g} dB"

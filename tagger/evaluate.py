@@ -200,8 +200,7 @@ def _markdown(report: dict[str, Any]) -> str:
         f"`{arch['kind']}`, {recipe['epochs']} epochs of batch {recipe['batch_size']}, "
         f"{_optimiser_text(recipe)}, class weighting {recipe['class_weighting']}, "
         f"augmentation {recipe['augment']}{_noise_text(recipe)}, mean of {recipe['n_members']} "
-        "seed(s). How this "
-        "recipe was chosen, with the configurations that lost: `experiments.md`.",
+        "seed(s). How this recipe was chosen, with the configurations that lost: `experiments.md`.",
         "",
         "| model | split | clip accuracy | macro-F1 | UAR | window accuracy |",
         "|---|---|---|---|---|---|",

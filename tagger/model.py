@@ -89,9 +89,6 @@ class ModelConfig:
         return _INPUT_OF_KIND[self.kind]
 
 
-MELSCAL_COLUMNS = 72
-"""Columns of the ``melscal`` input: 64 log-mel dB, 7 scalars (rms dB, zcr, centroid,
-bandwidth, roll-off, flatness, voicing) and log f0 (0 where unvoiced)."""
 MELSCAL_POOL = 4
 """Frames averaged into one ``melscal`` step: 4 × 10 ms = 40 ms."""
 
@@ -99,9 +96,11 @@ MELSCAL_POOL = 4
 def melscal(frames: np.ndarray) -> np.ndarray:
     """The ``melscal`` input of windows of frame rows ``(n, t, 92)`` -> ``(n, t // 4, 72)``
     float32: every 4 consecutive frames averaged (40 ms steps; ``t`` must divide by 4).
+    Columns: 64 log-mel dB, 7 scalars (rms dB, zcr, centroid, bandwidth, roll-off,
+    flatness, voicing), log f0.
 
     MFCCs are dropped: they are a linear map of the log-mel columns, and keeping them
-    cost 4 points of speaker-independent accuracy (docs/model/report.md). f0 in Hz
+    cost 4 points of speaker-independent accuracy (docs/model/experiments.md). f0 in Hz
     becomes log f0, 0 on unvoiced frames, before averaging.
     """
     cols = FrameColumns(FeatureConfig())

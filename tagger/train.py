@@ -228,13 +228,19 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, 
 def clip_probabilities(clips: ClipSet, window_probs: np.ndarray) -> np.ndarray:
     """``(n_clips, k)``: mean window probability over each clip's speech windows (over all
     its windows when none is speech)."""
-    out = np.zeros((clips.n_clips, window_probs.shape[1]), dtype=np.float64)
+    out = np.zeros((clips.n_clips, window_probs.shape[1]), dtype=np.float32)
     for c in range(clips.n_clips):
         mine = clips.clip == c
-        speech = mine & clips.is_speech
-        chosen = speech if speech.any() else mine
-        out[c] = window_probs[chosen].mean(axis=0)
-    return out.astype(np.float32)
+        out[c] = clip_probability(window_probs[mine], clips.is_speech[mine])
+    return out
+
+
+def clip_probability(window_probs: np.ndarray, is_speech: np.ndarray) -> np.ndarray:
+    """One clip's prediction ``(k,)`` float32: the mean of its window probabilities
+    ``(n, k)`` over its speech windows ``is_speech`` ``(n,)``, over all when none is."""
+    speech = np.asarray(is_speech, dtype=bool)
+    chosen = window_probs[speech] if speech.any() else window_probs
+    return np.asarray(chosen.mean(axis=0, dtype=np.float64), dtype=np.float32)
 
 
 # --------------------------------------------------------------------------- training
@@ -351,10 +357,16 @@ def add_noise(y: np.ndarray, rng: np.random.Generator, *, snr_db: tuple[float, f
     exponent = float(rng.choice([0.0, 1.0, 2.0]))  # white, pink, brown: power ∝ 1/f^exponent
     spectrum = np.fft.rfft(rng.standard_normal(n))
     spectrum /= np.maximum(np.arange(spectrum.size), 1) ** (exponent / 2)
-    noise = np.fft.irfft(spectrum, n=n)
-    noise /= np.sqrt(np.mean(noise**2)) + 1e-12
-    snr = rng.uniform(*snr_db)
-    return np.clip(y + noise * speech_level(y) / 10 ** (snr / 20), -1.0, 1.0).astype(np.float32)
+    noise: np.ndarray = np.fft.irfft(spectrum, n=n)
+    return mix_at_snr(y, noise, snr_db=float(rng.uniform(*snr_db)))
+
+
+def mix_at_snr(y: np.ndarray, noise: np.ndarray, *, snr_db: float) -> np.ndarray:
+    """``y + noise`` with ``noise`` (same length) scaled to ``snr_db`` below
+    :func:`speech_level` of ``y``, clipped to ±1, float32."""
+    unit = noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
+    mixed: np.ndarray = np.clip(y + unit * speech_level(y) / 10 ** (snr_db / 20), -1.0, 1.0)
+    return mixed.astype(np.float32)
 
 
 def speech_level(y: np.ndarray) -> float:
@@ -623,6 +635,7 @@ def cross_validate(
     window_probs = np.zeros((len(clips.clip), n_classes), dtype=np.float32)
     clip_probs = np.zeros((clips.n_clips, n_classes), dtype=np.float32)
     y_windows = clips.window_labels()
+    x = model_inputs(clips, config.model_config().input_name) if method == "network" else None
     for k in sorted(set(folds.tolist())):
         start = time.time()
         test_clips = folds == k
@@ -639,7 +652,7 @@ def cross_validate(
                 svm = fit_svm(clips.features[~test_windows], y_windows[~test_windows], seed=seed)
                 window_probs[test_windows] = _svm_probs(svm, clips.features[test_windows], n_classes)
             else:
-                x = model_inputs(clips, config.model_config().input_name)
+                assert x is not None
                 members = _fit_members(
                     x[~test_windows],
                     y_windows[~test_windows],
