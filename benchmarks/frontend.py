@@ -40,10 +40,9 @@ def make_track(minutes: float) -> Path:
     )
     partial = target.with_suffix(".partial.m4a")
     subprocess.run(
-        [ffmpeg_bin.ffmpeg().path, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-         "-filter_complex", source, "-c:a", "aac", "-b:a", "128k", str(partial)],
+        ffmpeg_bin.generate_argv("-filter_complex", source, "-c:a", "aac", "-b:a", "128k", str(partial)),
         check=True,
-    )  # fmt: skip
+    )
     partial.replace(target)
     return target
 

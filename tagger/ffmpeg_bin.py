@@ -20,7 +20,7 @@ from typing import Literal
 
 from tagger.errors import ConfigError
 
-__all__ = ["Executable", "ffmpeg", "ffprobe", "resolve", "version_of"]
+__all__ = ["Executable", "ffmpeg", "ffprobe", "generate_argv", "resolve", "version_of"]
 
 Tool = Literal["ffmpeg", "ffprobe"]
 
@@ -104,3 +104,9 @@ def _bundled(name: Tool) -> str:
             shutil.copyfile(binary, copy)
             copy.chmod(0o755)
         return str(copy)
+
+
+def generate_argv(*args: str) -> list[str]:
+    """``ffmpeg -nostdin -hide_banner -loglevel error -y ARGS…`` with the resolved binary:
+    the command line for writing a file (demo library, test media, benchmark media)."""
+    return [ffmpeg().path, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args]

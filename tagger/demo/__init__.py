@@ -101,18 +101,7 @@ def _mux(samples: np.ndarray, target: Path) -> None:
 
 def _run(args: list[str], target: Path) -> None:
     partial = target.with_name(".partial-" + target.name)
-    command = [
-        ffmpeg_bin.ffmpeg().path,
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        *args,
-        "-f",
-        _muxer(target.suffix),
-        f"file:{partial}",
-    ]
+    command = ffmpeg_bin.generate_argv(*args, "-f", _muxer(target.suffix), f"file:{partial}")
     subprocess.run(command, check=True, capture_output=True, timeout=300)
     partial.replace(target)
 
