@@ -5,8 +5,9 @@ mappings) and stores them in units that readers see whole or not at all.
 """
 
 from catalog.errors import CatalogError
+from catalog.paths import display_path, text_of
 from catalog.query import query
-from catalog.rows import unit_rows
+from catalog.rows import unit_rows, video_row, video_seen_again
 from catalog.schema import SCHEMAS, TABLES, UNIT_TABLES, validate
 from catalog.store import Catalog, UnitRows, sql_quote
 
@@ -17,8 +18,12 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "UnitRows",
+    "display_path",
     "query",
     "sql_quote",
+    "text_of",
     "unit_rows",
     "validate",
+    "video_row",
+    "video_seen_again",
 ]

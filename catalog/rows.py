@@ -2,17 +2,74 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from catalog.errors import CatalogError
+from catalog.paths import display_path, text_of
 from catalog.schema import EMOTIONS
 from catalog.store import UnitRows
 
-__all__ = ["unit_rows"]
+__all__ = ["unit_rows", "video_row", "video_seen_again"]
+
+
+def video_row(
+    *,
+    video_id: str,
+    path: str,
+    size_bytes: int,
+    mtime: float,
+    status: str,
+    seen_at: datetime,
+    error: str | None = None,
+    duration_s: float | None = None,
+    container: str | None = None,
+    n_audio_tracks: int | None = None,
+) -> dict[str, Any]:
+    """One ``videos`` row for the file at ``path`` (a str as :func:`os.fsdecode` gives it,
+    whatever bytes the name holds), seen at ``seen_at``; ``mtime`` in epoch seconds."""
+    return {
+        "video_id": video_id,
+        "path": display_path(path),
+        "path_bytes": os.fsencode(path),
+        "size_bytes": size_bytes,
+        "mtime": datetime.fromtimestamp(mtime, tz=UTC),
+        "duration_s": duration_s,
+        "container": container,
+        "n_audio_tracks": n_audio_tracks,
+        "status": status,
+        "error": None if error is None else text_of(error),
+        "first_seen_at": seen_at,
+        "last_seen_at": seen_at,
+    }
+
+
+def video_seen_again(
+    row: Mapping[str, Any],
+    *,
+    path: str,
+    size_bytes: int,
+    mtime: float,
+    seen_at: datetime,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """A known video's row (what was learnt of its content is kept) for the file at
+    ``path`` seen at ``seen_at``, with ``status`` when given."""
+    return {
+        **row,
+        "path": display_path(path),
+        "path_bytes": os.fsencode(path),
+        "size_bytes": size_bytes,
+        "mtime": datetime.fromtimestamp(mtime, tz=UTC),
+        "status": row["status"] if status is None else status,
+        "first_seen_at": seen_at,
+        "last_seen_at": seen_at,
+    }
 
 
 def unit_rows(

@@ -49,6 +49,9 @@ SCHEMAS: Final[dict[str, pa.Schema]] = {
         [
             pa.field("video_id", pa.string(), nullable=False),
             pa.field("path", pa.string(), nullable=False),
+            # The name's exact bytes; ``path`` shows bytes that are not UTF-8 as \xNN.
+            # Added in catalogue schema 2: null in rows written before it.
+            pa.field("path_bytes", pa.binary()),
             pa.field("size_bytes", pa.int64()),
             pa.field("mtime", _TS),
             pa.field("duration_s", pa.float64()),

@@ -24,15 +24,18 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import Field as DeltaField
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from catalog.errors import CatalogError
+from catalog.paths import display_path
 from catalog.schema import SCHEMAS, TABLES, UNIT_TABLES, validate
 
 __all__ = ["Catalog", "UnitRows", "sql_quote"]
 
 T = TypeVar("T")
 _RETRIES = 8
+_SNAPSHOT_TRIES = 5
 _UNIT_MATCH = (
     "t.video_id = s.video_id AND t.track_index = s.track_index AND t.model_version = s.model_version"
 )
@@ -98,6 +101,28 @@ class Catalog:
                 )
             except (DeltaError, OSError) as exc:
                 raise CatalogError(f"cannot create table {name}: {exc}") from exc
+            self._add_new_columns(name)
+
+    def _add_new_columns(self, name: str) -> None:
+        """Bring a table made by an older version up to the schema: columns added since
+        are nullable, so old rows read as null and old readers ignore them."""
+        table = self._require_existing(name)
+        present = {field.name for field in table.schema().fields}
+        missing = [field for field in SCHEMAS[name] if field.name not in present]
+        if not missing:
+            return
+        if any(not field.nullable for field in missing):
+            raise CatalogError(f"{name}: cannot add required columns to an existing table: {missing}")
+        try:
+            table.alter.add_columns([DeltaField.from_arrow(field) for field in missing])
+        except (DeltaError, OSError) as exc:
+            raise CatalogError(f"cannot add columns {[f.name for f in missing]} to {name}: {exc}") from exc
+
+    def _require_existing(self, name: str) -> DeltaTable:
+        table = self._table(name)
+        if table is None:
+            raise CatalogError(f"table {name} vanished from {self.root}")
+        return table
 
     def _table(self, name: str, *, as_of: int | str | datetime | None = None) -> DeltaTable | None:
         try:
@@ -179,6 +204,11 @@ class Catalog:
             doomed += [w for w in every.get(key, []) if w != write_ids[key]]
         if doomed:
             self._delete_write_ids(sorted(set(doomed)))
+        # A racing writer may have committed a newer marker since that snapshot: report
+        # only the units whose visible marker is still this write's.
+        if mine:
+            now_visible = self._markers_for(mine)
+            mine = [k for k in mine if now_visible.get(k) == write_ids[k]]
         return mine
 
     def record_videos(self, rows: pa.Table) -> None:
@@ -228,8 +258,8 @@ class Catalog:
     def mark_missing(self, *, root: str, seen_paths: Iterable[str]) -> int:
         """Set ``status='missing'`` on videos whose path lies under ``root`` but was not seen
         in this walk; returns how many rows changed."""
-        seen = set(seen_paths)
-        prefix = root.rstrip("/") + "/"
+        seen = {display_path(p) for p in seen_paths}
+        prefix = display_path(root).rstrip("/") + "/"
         videos = self.open_table("videos").to_table()
         paths = videos.column("path").to_pylist()
         statuses = videos.column("status").to_pylist()
@@ -323,16 +353,30 @@ class Catalog:
         """Dataset of the visible rows of table ``name`` (optionally as of a catalogue
         version or an ISO timestamp / datetime)."""
         moment = self._resolve_as_of(as_of)
-        table = self._table(name, as_of=moment)
-        dataset = (
-            ds.dataset(pa.Table.from_batches([], schema=SCHEMAS[name]))
-            if table is None
-            else self._dataset(table, name)
-        )
-        if name in UNIT_TABLES:
-            committed = pa.array(self._all_markers(as_of=moment).column("write_id").to_pylist(), pa.string())
-            dataset = dataset.filter(pc.field("write_id").isin(committed))
-        return dataset
+        if name not in UNIT_TABLES:
+            return self._rows_dataset(name, as_of=moment)
+        # Rows and markers are read as one consistent pair: markers first, then rows,
+        # then a check that no marker was committed meanwhile (a writer deletes rows only
+        # after committing its marker). Otherwise a reader could see a replacement's new
+        # marker without its rows: a committed unit with no rows.
+        for _ in range(_SNAPSHOT_TRIES):
+            units = self._table("units", as_of=moment)
+            markers = (
+                pa.Table.from_batches([], schema=SCHEMAS["units"])
+                if units is None
+                else self._dataset(units, "units").to_table()
+            )
+            dataset = self._rows_dataset(name, as_of=moment)
+            if moment is not None or self.version() == (-1 if units is None else units.version()):
+                break
+        committed = pa.array(_newest_per_unit(markers).column("write_id").to_pylist(), pa.string())
+        return dataset.filter(pc.field("write_id").isin(committed))
+
+    def _rows_dataset(self, name: str, *, as_of: str | datetime | None) -> ds.Dataset:
+        table = self._table(name, as_of=as_of)
+        if table is None:
+            return ds.dataset(pa.Table.from_batches([], schema=SCHEMAS[name]))
+        return self._dataset(table, name)
 
     def count(self, name: str) -> int:
         return int(self.open_table(name).count_rows())

@@ -99,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
         _common(p, model=True)
         p.add_argument("--workers", type=int, default=int(_env("WORKERS", "1")), help="worker processes")
         p.add_argument("--batch-size", type=int, default=16, help="videos per Prefect task")
+        p.add_argument(
+            "--min-age",
+            type=float,
+            default=float(_env("MIN_AGE", "60")),
+            metavar="SECONDS",
+            help="leave files in folders/globs changed less than this ago (still being copied) "
+            "for a later run; files named one by one are always taken (default 60, env EMOTAG_MIN_AGE)",
+        )
         if name == "backfill":
             p.add_argument("--force", action="store_true", help="re-tag even units already done")
         p.set_defaults(handler=_cmd_tag)
@@ -176,6 +184,7 @@ def _cmd_tag(args: argparse.Namespace) -> int:
         force=bool(getattr(args, "force", False)),
         batch_size=args.batch_size,
         max_workers=args.workers,
+        min_age_s=args.min_age,
     )
     if args.json:
         print(json.dumps(summary, default=str, indent=2))
@@ -193,6 +202,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
     for path, reason in summary["failures"]:
         print(f"  FAILED {path}: {reason}")
+    if summary.get("n_too_new"):
+        print(
+            f"  {summary['n_too_new']} file(s) changed in the last {summary['min_age_s']:g} s were left "
+            "for the next run (still being copied?); --min-age 0 takes them now"
+        )
 
 
 def _cmd_query(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from catalog import SCHEMAS, Catalog
+from catalog import SCHEMAS, Catalog, display_path, video_seen_again
 from flows.library import Candidate, fingerprint
 from flows.work import VideoJob
 
@@ -51,14 +51,13 @@ class Plan:
             if video_id in known:
                 latest = max(known[video_id], key=lambda r: r["last_seen_at"])
                 rows.append(
-                    {
-                        **latest,
-                        "path": candidate.path,
-                        "size_bytes": candidate.size_bytes,
-                        "mtime": datetime.fromtimestamp(candidate.mtime, tz=UTC),
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                    }
+                    video_seen_again(
+                        latest,
+                        path=candidate.path,
+                        size_bytes=candidate.size_bytes,
+                        mtime=candidate.mtime,
+                        seen_at=now,
+                    )
                 )
         if rows:
             catalog.record_videos(pa.Table.from_pylist(rows, schema=SCHEMAS["videos"]))
@@ -113,18 +112,17 @@ def make_plan(
         if finished and not force:
             plan.n_skipped += 1
             if latest is not None:
-                if candidate.path not in {r["path"] for r in rows}:
+                if display_path(candidate.path) not in {r["path"] for r in rows}:
                     plan.n_moved += 1
                 plan.seen_rows.append(
-                    {
-                        **latest,
-                        "path": candidate.path,
-                        "status": "ok" if latest["status"] == "missing" else latest["status"],
-                        "size_bytes": candidate.size_bytes,
-                        "mtime": datetime.fromtimestamp(candidate.mtime, tz=UTC),
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                    }
+                    video_seen_again(
+                        latest,
+                        path=candidate.path,
+                        size_bytes=candidate.size_bytes,
+                        mtime=candidate.mtime,
+                        seen_at=now,
+                        status="ok" if latest["status"] == "missing" else latest["status"],
+                    )
                 )
             continue
         queued.add(video_id)

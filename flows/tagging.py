@@ -142,94 +142,109 @@ def run_tagging(
         "started_at": started,
     }
     catalog.write_run(run_row)
-    catalog.purge_orphans()
-
-    roots, files = expand_inputs(inputs)
-    candidates = discover(roots, files=files, extensions=extensions, min_age_s=min_age_s)
-    plan = make_plan(catalog, candidates, model_version=version, force=force, retry_failed=retry_failed)
-    logger.info(
-        "%s: %d files, %d to tag, %d already done, %d moved/renamed",
-        flow_name,
-        len(candidates),
-        len(plan.todo),
-        plan.n_skipped,
-        plan.n_moved,
-    )
-    plan.record_seen(catalog)
-
-    config = TagConfig(
-        frontend=FrontEndConfig(window=WindowConfig(window_s=window_s, hop_s=hop_s)),
-        timeout_base_s=decode_timeout_s,
-    )
-    # On Dask the cluster's workers are the parallelism (and may not fork children).
-    workers = 1 if _on_dask() else max_workers
-    batches = [plan.todo[i : i + batch_size] for i in range(0, len(plan.todo), batch_size)]
-    futures = [
-        tag_batch.submit(
-            batch,
-            catalog_root=catalog_root,
-            model_path=model_path,
-            config=config,
-            workers=workers,
-            run_id=run_id,
-            replace=force,
-        )
-        for batch in batches
-    ]
-    total = BatchReport()
     try:
-        with RunProgress(total=len(plan.todo), logger=logger, label=flow_name) as progress:
-            for batch, future in zip(batches, futures, strict=True):
-                report = future.result()
-                total.add(report)
-                progress.advance(len(batch), report.audio_s)
-        plan.record_copies(catalog)
+        catalog.purge_orphans()
+
+        named = expand_inputs(inputs)
+        roots = named.roots
+        too_new: list[str] = []
+        candidates = discover(
+            roots,
+            files=named.files,
+            matched=named.matched,
+            extensions=extensions,
+            min_age_s=min_age_s,
+            too_new=too_new,
+        )
+        plan = make_plan(catalog, candidates, model_version=version, force=force, retry_failed=retry_failed)
+        logger.info(
+            "%s: %d files, %d to tag, %d already done, %d moved/renamed",
+            flow_name,
+            len(candidates),
+            len(plan.todo),
+            plan.n_skipped,
+            plan.n_moved,
+        )
+        plan.record_seen(catalog)
+
+        config = TagConfig(
+            frontend=FrontEndConfig(window=WindowConfig(window_s=window_s, hop_s=hop_s)),
+            timeout_base_s=decode_timeout_s,
+        )
+        # On Dask the cluster's workers are the parallelism (and may not fork children).
+        workers = 1 if _on_dask() else max_workers
+        batches = [plan.todo[i : i + batch_size] for i in range(0, len(plan.todo), batch_size)]
+        futures = [
+            tag_batch.submit(
+                batch,
+                catalog_root=catalog_root,
+                model_path=model_path,
+                config=config,
+                workers=workers,
+                run_id=run_id,
+                replace=force,
+            )
+            for batch in batches
+        ]
+        total = BatchReport()
+        try:
+            with RunProgress(total=len(plan.todo), logger=logger, label=flow_name) as progress:
+                for batch, future in zip(batches, futures, strict=True):
+                    report = future.result()
+                    total.add(report)
+                    progress.advance(len(batch), report.audio_s)
+            plan.record_copies(catalog)
+        finally:
+            shutdown_pools()
+        n_missing = (
+            sum(catalog.mark_missing(root=r, seen_paths=plan.seen_paths) for r in roots)
+            if mark_missing
+            else 0
+        )
+        wall_s = time.perf_counter() - clock
+        summary: dict[str, Any] = {
+            "run_id": run_id,
+            "model_version": version,
+            "n_seen": len(candidates),
+            "n_tagged": total.n_tagged,
+            "n_no_audio": total.n_no_audio,
+            "n_failed": total.n_failed,
+            "n_skipped": plan.n_skipped,
+            "n_moved": plan.n_moved,
+            "n_missing": n_missing,
+            "n_units": total.n_units,
+            "audio_s": round(total.audio_s, 1),
+            "wall_s": round(wall_s, 1),
+            "x_realtime": round(total.audio_s / wall_s, 1) if wall_s > 0 else None,
+            "failures": total.failures,
+            "label_counts": total.label_counts,
+            "n_too_new": len(too_new),
+            "min_age_s": min_age_s,
+            "drift": _drift(catalog, version, run_id, total.label_counts),
+        }
+        catalog.write_run(
+            {
+                **run_row,
+                "status": "completed",
+                "finished_at": datetime.now(UTC),
+                "n_seen": len(candidates),
+                "n_tagged": total.n_tagged,
+                "n_skipped": plan.n_skipped,
+                "n_failed": total.n_failed,
+            }
+        )
+        drift = summary["drift"]
+        if isinstance(drift, dict) and drift["warning"]:
+            logger.warning("label distribution drift: %s", drift)
+        _artifact(flow_name, summary)
+        return summary
     except BaseException:
-        # A batch that failed even after its retries (the catalogue, not a video, is
-        # broken): the run row says so, then the run fails with the cause.
+        # Whatever stops the run after it was recorded as running (a batch that failed
+        # even after its retries, an error while summing up): the run row says failed,
+        # then the run fails with the cause.
         with contextlib.suppress(Exception):
             catalog.write_run({**run_row, "status": "failed", "finished_at": datetime.now(UTC)})
         raise
-    finally:
-        shutdown_pools()
-    n_missing = (
-        sum(catalog.mark_missing(root=r, seen_paths=plan.seen_paths) for r in roots) if mark_missing else 0
-    )
-    wall_s = time.perf_counter() - clock
-    summary: dict[str, Any] = {
-        "run_id": run_id,
-        "model_version": version,
-        "n_seen": len(candidates),
-        "n_tagged": total.n_tagged,
-        "n_no_audio": total.n_no_audio,
-        "n_failed": total.n_failed,
-        "n_skipped": plan.n_skipped,
-        "n_moved": plan.n_moved,
-        "n_missing": n_missing,
-        "n_units": total.n_units,
-        "audio_s": round(total.audio_s, 1),
-        "wall_s": round(wall_s, 1),
-        "x_realtime": round(total.audio_s / wall_s, 1) if wall_s > 0 else None,
-        "failures": total.failures,
-        "label_counts": total.label_counts,
-        "drift": _drift(catalog, version, total.label_counts),
-    }
-    catalog.write_run(
-        {
-            **run_row,
-            "status": "completed",
-            "finished_at": datetime.now(UTC),
-            "n_seen": len(candidates),
-            "n_tagged": total.n_tagged,
-            "n_skipped": plan.n_skipped,
-            "n_failed": total.n_failed,
-        }
-    )
-    drift = summary["drift"]
-    if isinstance(drift, dict) and drift["warning"]:
-        logger.warning("label distribution drift: %s", drift)
-    _artifact(flow_name, summary)
-    return summary
 
 
 @flow(name="tag-library", task_runner=_task_runner())  # type: ignore[arg-type]
@@ -277,8 +292,11 @@ def backfill(
     window_s: float = 3.0,
     hop_s: float = 1.0,
     decode_timeout_s: float = 30.0,
+    min_age_s: float = 0.0,
 ) -> dict[str, Any]:
-    """On demand: tag files, folders or globs, with another model or ``force``."""
+    """On demand: tag files, folders or globs, with another model or ``force``. Files
+    found in folders or by globs that changed in the last ``min_age_s`` seconds (still
+    being copied) are left for a later run; files named one by one are always taken."""
     return run_tagging(
         flow_name="backfill",
         inputs=paths,
@@ -291,13 +309,13 @@ def backfill(
         max_workers=max_workers,
         window_s=window_s,
         hop_s=hop_s,
-        min_age_s=0.0,
+        min_age_s=min_age_s,
         mark_missing=False,
         decode_timeout_s=decode_timeout_s,
     )
 
 
-def _drift(catalog: Catalog, version: str, counts: dict[str, int]) -> dict[str, Any] | None:
+def _drift(catalog: Catalog, version: str, run_id: str, counts: dict[str, int]) -> dict[str, Any] | None:
     """Jensen–Shannon divergence (bits, 0..1) between this run's emotion-label
     distribution and that of everything else in the catalogue for the same model.
     Warns above 0.1 when both sides have at least 50 labelled windows."""
@@ -307,11 +325,10 @@ def _drift(catalog: Catalog, version: str, counts: dict[str, int]) -> dict[str, 
     mine = {k: v for k, v in counts.items() if k in EMOTIONS}
     if sum(mine.values()) == 0:
         return None
-    run_id = str(flow_run.get_id() or "")
     rows = query(
         catalog,
-        "SELECT label, count(*) AS n FROM windows WHERE model_version = "
-        f"'{version}' AND run_id <> '{run_id}' GROUP BY label",
+        "SELECT label, count(*) AS n FROM windows WHERE model_version = ? AND run_id <> ? GROUP BY label",
+        params=[version, run_id],
     ).to_pylist()
     before = {r["label"]: r["n"] for r in rows if r["label"] in EMOTIONS}
     if sum(before.values()) == 0:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures as cf
 import dataclasses
+import logging
 import multiprocessing
 import os
 import threading
@@ -17,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from catalog import SCHEMAS, Catalog, UnitRows, unit_rows
+from catalog import SCHEMAS, Catalog, UnitRows, display_path, text_of, unit_rows, video_row
 from tagger.errors import EmotagError, NoAudioError
 from tagger.media import MediaInfo, probe
 from tagger.tagging import TagConfig, TrackTags, tag_track
@@ -76,6 +77,8 @@ class BatchReport:
         for label, count in other.label_counts.items():
             self.label_counts[label] = self.label_counts.get(label, 0) + count
 
+
+logger = logging.getLogger(__name__)
 
 _WORKER_STATE: dict[str, Any] = {}
 
@@ -139,6 +142,14 @@ def process_video(job: VideoJob, *, model_path: str | None, config: TagConfig) -
     except OSError as exc:  # vanished or unreadable between discovery and decode
         return VideoOutcome(
             job, "failed", f"{type(exc).__name__}: {exc}", elapsed_s=time.perf_counter() - started
+        )
+    except Exception as exc:  # a bug met on one file must not sink the run: record it, go on
+        logger.exception("internal error while tagging %s", display_path(job.path))
+        return VideoOutcome(
+            job,
+            "failed",
+            f"internal error: {type(exc).__name__}: {exc}",
+            elapsed_s=time.perf_counter() - started,
         )
 
 
@@ -277,24 +288,23 @@ def write_outcomes(
     for outcome in outcomes:
         job, info = outcome.job, outcome.info
         video_rows.append(
-            {
-                "video_id": job.video_id,
-                "path": job.path,
-                "size_bytes": job.size_bytes,
-                "mtime": datetime.fromtimestamp(job.mtime, tz=UTC),
-                "duration_s": info.duration_s if info else None,
-                "container": info.container if info else None,
-                "n_audio_tracks": info.n_audio_tracks if info else None,
-                "status": outcome.status,
-                "error": outcome.error,
-                "first_seen_at": now,
-                "last_seen_at": now,
-            }
+            video_row(
+                video_id=job.video_id,
+                path=job.path,
+                size_bytes=job.size_bytes,
+                mtime=job.mtime,
+                status=outcome.status,
+                error=outcome.error,
+                duration_s=info.duration_s if info else None,
+                container=info.container if info else None,
+                n_audio_tracks=info.n_audio_tracks if info else None,
+                seen_at=now,
+            )
         )
         report.work_s += outcome.elapsed_s
         if outcome.status == "failed":
             report.n_failed += 1
-            report.failures.append((job.path, outcome.error or "unknown error"))
+            report.failures.append((display_path(job.path), text_of(outcome.error or "unknown error")))
             continue
         if outcome.status == "no_audio":
             report.n_no_audio += 1

@@ -124,6 +124,9 @@ class MediaInfo:
         return len(self.audio_streams)
 
 
+_INPUT_PLACEHOLDER = "file:emotag-input"
+
+
 def to_url(path: str | os.PathLike[str]) -> str:
     """Absolute ``file:`` URL for ``path`` that ffmpeg reads literally, whatever the name."""
     absolute = os.path.abspath(os.fspath(path))
@@ -183,9 +186,14 @@ def build_decode_command(
     ffmpeg_path: str | None = None,
 ) -> list[str]:
     """The ffmpeg argv (built with ffmpeg-python) that writes track ``track`` of ``path``
-    to stdout as mono float32 little-endian PCM at ``sample_rate`` Hz."""
+    to stdout as mono float32 little-endian PCM at ``sample_rate`` Hz.
+
+    The file name never passes through ffmpeg-python (it hashes its arguments as UTF-8,
+    which fails on names that are not valid UTF-8): a placeholder is compiled and
+    swapped for the real URL, which :mod:`subprocess` hands over as the file system's
+    bytes."""
     stream = ffmpeg_python.input(
-        to_url(path),
+        _INPUT_PLACEHOLDER,
         protocol_whitelist=PROTOCOL_WHITELIST,
         format_whitelist=DEMUXER_WHITELIST,
     )
@@ -203,6 +211,7 @@ def build_decode_command(
     )
     executable = ffmpeg_path if ffmpeg_path is not None else ffmpeg_bin.ffmpeg().path
     compiled: list[str] = output.compile(cmd=executable)
+    compiled = [to_url(path) if arg == _INPUT_PLACEHOLDER else arg for arg in compiled]
     # Global options go first: ffmpeg ignores options trailing the last output.
     return [compiled[0], "-nostdin", "-hide_banner", "-loglevel", "error", *compiled[1:]]
 

@@ -16,7 +16,7 @@ COMMANDS = ["tag", "backfill", "query", "show", "train", "evaluate", "demo", "do
 
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING", "EMOTAG_MIN_AGE": "0"}
     return subprocess.run([*EMOTAG, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 

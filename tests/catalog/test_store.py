@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from catalog import SCHEMAS, Catalog, CatalogError, query
+from catalog import SCHEMAS, Catalog, CatalogError, query, video_row
 from tests.catalog.factories import make_unit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,25 +108,23 @@ def test_orphans_of_an_interrupted_write_are_invisible_then_purged(catalog: Cata
 
 def test_videos_keep_path_history_and_missing_marks(catalog: Catalog) -> None:
     now = datetime.now(UTC)
-    ts = SCHEMAS["videos"].field("first_seen_at").type
 
     def video_rows(paths: list[str], at: datetime) -> pa.Table:
-        n = len(paths)
-        return pa.table(
-            {
-                "video_id": ["v1"] * n,
-                "path": paths,
-                "size_bytes": pa.array([10] * n, pa.int64()),
-                "mtime": pa.array([at] * n, ts),
-                "duration_s": pa.array([1.0] * n),
-                "container": ["mp4"] * n,
-                "n_audio_tracks": pa.array([1] * n, pa.int32()),
-                "status": ["ok"] * n,
-                "error": pa.array([None] * n, pa.string()),
-                "first_seen_at": pa.array([at] * n, ts),
-                "last_seen_at": pa.array([at] * n, ts),
-            }
-        )
+        rows = [
+            video_row(
+                video_id="v1",
+                path=path,
+                size_bytes=10,
+                mtime=at.timestamp(),
+                status="ok",
+                duration_s=1.0,
+                container="mp4",
+                n_audio_tracks=1,
+                seen_at=at,
+            )
+            for path in paths
+        ]
+        return pa.Table.from_pylist(rows, schema=SCHEMAS["videos"])
 
     catalog.record_videos(video_rows(["/lib/a.mp4"], now))
     later = now + timedelta(days=1)

@@ -46,7 +46,7 @@ def library(tmp_path: Path, make_media: MakeMedia) -> Path:
 
 
 def emotag(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    full_env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING", **(env or {})}
+    full_env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING", "EMOTAG_MIN_AGE": "0", **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "flows.cli", *args],
         env=full_env,
