@@ -308,7 +308,7 @@ def _pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     from catalog import Catalog
     from flows.library import fingerprint
     from flows.work import VideoJob, process_batch, write_outcomes
-    from tagger.tagging import TagConfig
+    from tagger.pipeline import TagConfig
 
     clock = StageClock()
     root = Path(tempfile.mkdtemp(prefix="emotag-bench-pipeline-"))

@@ -1,4 +1,4 @@
-"""Prefect overhead benchmark: short videos through the ``backfill`` flow (ephemeral API)
+"""Prefect overhead benchmark: short videos through the ``tag-paths`` flow (ephemeral API)
 vs a plain loop over ``process_batch`` + ``write_outcomes`` on the same files, each run into
 a fresh catalogue, with 1 and 2 worker processes. Figures are ratios from this one run.
 
@@ -38,7 +38,7 @@ def plain_loop(
     from catalog import Catalog
     from flows.library import fingerprint
     from flows.work import VideoJob, process_batch, write_outcomes
-    from tagger.tagging import TagConfig
+    from tagger.pipeline import TagConfig
 
     started = time.perf_counter()
     catalog = Catalog(catalog_root)
@@ -61,12 +61,12 @@ def plain_loop(
 def flow_run(
     folder: Path, *, n_clips: int, catalog_root: Path, model_path: str, workers: int, batch_size: int
 ) -> tuple[float, float]:
-    """Seconds for ``backfill`` over ``folder``: outside the flow call, and the flow
+    """Seconds for ``tag-paths`` over ``folder``: outside the flow call, and the flow
     body's own ``wall_s`` (from planning to the run row, without Prefect's engine)."""
-    from flows.tagging import backfill
+    from flows.tag_flows import tag_paths
 
     started = time.perf_counter()
-    summary = backfill(
+    summary = tag_paths(
         paths=[str(folder)],
         catalog_root=str(catalog_root),
         model_path=model_path,

@@ -175,9 +175,9 @@ def _parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------- commands
 def _cmd_tag(args: argparse.Namespace) -> int:
-    from flows.tagging import backfill
+    from flows.tag_flows import tag_paths
 
-    summary = backfill(
+    summary = tag_paths(
         paths=list(args.paths),
         catalog_root=args.catalog,
         model_path=args.model,

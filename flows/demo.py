@@ -15,12 +15,12 @@ __all__ = ["run_demo"]
 
 def run_demo(folder: Path, *, model_path: str | None = None, as_json: bool = False) -> int:
     """Tag ``folder/library`` into ``folder/catalog``; print dominant emotions vs truth."""
-    from flows.tagging import backfill
+    from flows.tag_flows import tag_paths
 
     library = folder / "library"
     catalog_root = str((folder / "catalog").resolve())
     videos = build_demo_library(library)
-    summary = backfill(paths=[str(library.resolve())], catalog_root=catalog_root, model_path=model_path)
+    summary = tag_paths(paths=[str(library.resolve())], catalog_root=catalog_root, model_path=model_path)
     catalog = Catalog(catalog_root)
     rows: list[dict[str, Any]] = []
     for video in videos:

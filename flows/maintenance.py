@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 
 from catalog import Catalog, query
-from flows.tagging import DEFAULT_CATALOG
+from flows.tag_flows import DEFAULT_CATALOG
 
 __all__ = ["maintain_catalog", "promote_if_better", "train_model"]
 

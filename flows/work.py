@@ -21,7 +21,7 @@ import pyarrow as pa
 from catalog import SCHEMAS, Catalog, UnitRows, display_path, text_of, unit_rows, video_row
 from tagger.errors import EmotagError, NoAudioError
 from tagger.media import MediaInfo, probe
-from tagger.tagging import TagConfig, TrackTags, tag_track
+from tagger.pipeline import TagConfig, TrackTags, tag_track
 
 __all__ = [
     "BatchReport",

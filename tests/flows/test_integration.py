@@ -43,7 +43,7 @@ def test_tag_library_on_a_dask_cluster_by_address(
 ) -> None:
     from distributed import LocalCluster
 
-    from flows.tagging import tag_library, with_dask
+    from flows.tag_flows import tag_library, with_dask
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         flow = with_dask(tag_library, cluster.scheduler_address)
@@ -92,7 +92,7 @@ def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
         server.wait(timeout=30)
 
 
-def test_backfill_deployment_runs_on_a_real_server_and_worker(
+def test_tag_paths_deployment_runs_on_a_real_server_and_worker(
     prefect_server: dict[str, str], small_library: Path, tmp_path: Path, tiny_model: Path
 ) -> None:
     env = {
@@ -109,7 +109,7 @@ def test_backfill_deployment_runs_on_a_real_server_and_worker(
         )
 
     assert run("work-pool", "create", "emotag-process", "--type", "process").returncode == 0
-    deployed = run("--no-prompt", "deploy", "--name", "backfill/on-demand")
+    deployed = run("--no-prompt", "deploy", "--name", "tag-paths/on-demand")
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     params = json.dumps(
         {
@@ -119,7 +119,7 @@ def test_backfill_deployment_runs_on_a_real_server_and_worker(
             "max_workers": 1,
         }
     )
-    started = run("deployment", "run", "backfill/on-demand", "--params", params)
+    started = run("deployment", "run", "tag-paths/on-demand", "--params", params)
     assert started.returncode == 0, started.stdout + started.stderr
     worker = subprocess.Popen(
         [prefect, "worker", "start", "--pool", "emotag-process", "--run-once"],
@@ -135,4 +135,4 @@ def test_backfill_deployment_runs_on_a_real_server_and_worker(
     statuses = sorted(v["status"] for v in catalog.open_table("videos").to_table().to_pylist())
     assert statuses == ["failed", "no_audio", "ok", "ok"]
     runs = catalog.open_table("runs").to_table().to_pylist()
-    assert [r["flow"] for r in runs] == ["backfill"] and runs[0]["status"] == "completed"
+    assert [r["flow"] for r in runs] == ["tag-paths"] and runs[0]["status"] == "completed"

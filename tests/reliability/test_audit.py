@@ -20,7 +20,7 @@ import flows.work
 from catalog import Catalog, CatalogError, query
 from catalog.schema import SCHEMAS
 from flows.library import discover, expand_inputs, fingerprint
-from flows.tagging import _drift, backfill
+from flows.tag_flows import _drift, tag_paths
 from tests.catalog.factories import make_unit
 
 MakeMedia = Callable[[str], Path]
@@ -42,7 +42,7 @@ def test_a_name_that_is_not_utf8_is_tagged_and_recorded_losslessly(
     shutil.copyfile(make_media("mkv_opus"), root / "good.mkv")
     catalog_root = str(tmp_path / "catalog")
 
-    summary = backfill(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
+    summary = tag_paths(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
 
     catalog = Catalog(catalog_root)
     assert summary["n_failed"] == 0 and summary["n_tagged"] == 2
@@ -52,7 +52,7 @@ def test_a_name_that_is_not_utf8_is_tagged_and_recorded_losslessly(
     assert videos[raw]["path"] == str(root) + "/caf\\xe9.mp4"  # readable, valid UTF-8
     assert [r["status"] for r in _runs(catalog)] == ["completed"]
     units = catalog.count("units")
-    again = backfill(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
+    again = tag_paths(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
     assert again["n_skipped"] == 2 and again["n_tagged"] == 0
     assert catalog.count("units") == units
     assert catalog.count("videos") == 2  # the odd name is the same row, not a "moved" copy
@@ -75,7 +75,7 @@ def test_an_unexpected_error_on_one_video_fails_only_that_video(
 
     monkeypatch.setattr(flows.work, "tag_track", buggy)
     catalog_root = str(tmp_path / "catalog")
-    summary = backfill(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
+    summary = tag_paths(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
 
     rows = Catalog(catalog_root).open_table("videos").to_table().to_pylist()
     videos = {Path(v["path"]).name: v for v in rows}
@@ -159,10 +159,10 @@ def test_an_error_while_summing_up_leaves_the_run_failed_not_running(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise CatalogError("query refused or failed: boom")
 
-    monkeypatch.setattr("flows.tagging._drift", broken)
+    monkeypatch.setattr("flows.tag_flows._drift", broken)
     catalog_root = str(tmp_path / "catalog")
     with pytest.raises(Exception, match="boom"):
-        backfill(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
+        tag_paths(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
     runs = _runs(Catalog(catalog_root))
     assert [r["status"] for r in runs] == ["failed"] and runs[0]["finished_at"] is not None
 

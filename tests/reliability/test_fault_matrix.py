@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from catalog import Catalog, query
-from flows.tagging import backfill, tag_library
+from flows.tag_flows import tag_library, tag_paths
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 MakeMedia = Callable[[str], Path]
@@ -135,7 +135,7 @@ def test_playlists_pointing_elsewhere_are_refused(tmp_path: Path, tiny_model: Pa
     (root / "evil.ffconcat").write_text("ffconcat version 1.0\nfile /etc/passwd\n")
     (root / "evil.m3u8").write_text("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nhttp://127.0.0.1:9/a.ts\n")
     catalog_root = str(tmp_path / "catalog")
-    summary = backfill(
+    summary = tag_paths(
         paths=[str(root)],
         catalog_root=catalog_root,
         model_path=str(tiny_model),
@@ -162,7 +162,7 @@ def test_hung_ffmpeg_is_killed_and_the_run_goes_on(
     shutil.copyfile(make_media("mkv_opus"), root / "fine.mkv")
     catalog_root = str(tmp_path / "catalog")
     started = time.monotonic()
-    summary = backfill(
+    summary = tag_paths(
         paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model), decode_timeout_s=2.0
     )
     assert time.monotonic() - started < 60
@@ -174,22 +174,22 @@ def test_hung_ffmpeg_is_killed_and_the_run_goes_on(
 def test_a_file_deleted_after_discovery_is_failed_not_fatal(
     tmp_path: Path, make_media: MakeMedia, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.tagging
+    import flows.tag_flows
 
     root = tmp_path / "library"
     root.mkdir()
     shutil.copyfile(make_media("mp4_aac"), root / "vanishing.mp4")
     shutil.copyfile(make_media("mkv_opus"), root / "staying.mkv")
-    real_plan = flows.tagging.make_plan
+    real_plan = flows.tag_flows.make_plan
 
     def plan_then_delete(*args: Any, **kwargs: Any) -> Any:
         plan = real_plan(*args, **kwargs)
         (root / "vanishing.mp4").unlink()
         return plan
 
-    monkeypatch.setattr(flows.tagging, "make_plan", plan_then_delete)
+    monkeypatch.setattr(flows.tag_flows, "make_plan", plan_then_delete)
     catalog_root = str(tmp_path / "catalog")
-    summary = backfill(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
+    summary = tag_paths(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
     videos = videos_by_name(Catalog(catalog_root))
     assert (
         videos["vanishing.mp4"]["status"] == "failed" and "no such file" in videos["vanishing.mp4"]["error"]
@@ -205,7 +205,7 @@ def test_unusable_catalogue_fails_before_any_work(
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     with pytest.raises(CatalogError, match="cannot create catalogue folder"):
-        backfill(
+        tag_paths(
             paths=[str(make_media("mp4_aac"))],
             catalog_root=str(blocker / "catalog"),
             model_path=str(tiny_model),
@@ -220,5 +220,5 @@ def test_unreadable_file_is_failed(tmp_path: Path, make_media: MakeMedia, tiny_m
     locked = root / "locked.mp4"
     shutil.copyfile(make_media("mp4_aac"), locked)
     locked.chmod(0)
-    summary = backfill(paths=[str(root)], catalog_root=str(tmp_path / "catalog"), model_path=str(tiny_model))
+    summary = tag_paths(paths=[str(root)], catalog_root=str(tmp_path / "catalog"), model_path=str(tiny_model))
     assert summary["n_failed"] == 1

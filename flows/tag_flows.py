@@ -1,4 +1,5 @@
-"""Prefect flows ``tag-library`` (nightly) and ``backfill`` (on demand).
+"""Prefect flows ``tag-library`` (nightly) and ``tag-paths`` (on demand: new content,
+another model, or ``force``).
 
 Thin orchestration: discovery and planning (flows/library.py, flows/plan.py), one
 task per *batch* of videos running the tagger in worker processes (flows/work.py),
@@ -30,10 +31,10 @@ from flows.plan import make_plan, model_version_of
 from flows.progress import RunProgress
 from flows.work import BatchReport, VideoJob, process_batch, shutdown_pools, write_outcomes
 from tagger.frontend import FrontEndConfig
-from tagger.tagging import TagConfig
+from tagger.pipeline import TagConfig
 from tagger.windows import WindowConfig
 
-__all__ = ["backfill", "run_tagging", "tag_batch", "tag_library", "with_dask"]
+__all__ = ["run_tagging", "tag_batch", "tag_library", "tag_paths", "with_dask"]
 
 DEFAULT_CATALOG = os.environ.get("EMOTAG_CATALOG", "emotag-catalog")
 
@@ -279,8 +280,8 @@ def tag_library(
     )
 
 
-@flow(name="backfill", task_runner=_task_runner())  # type: ignore[arg-type]
-def backfill(
+@flow(name="tag-paths", task_runner=_task_runner())  # type: ignore[arg-type]
+def tag_paths(
     paths: list[str],
     catalog_root: str = DEFAULT_CATALOG,
     model_path: str | None = None,
@@ -298,7 +299,7 @@ def backfill(
     found in folders or by globs that changed in the last ``min_age_s`` seconds (still
     being copied) are left for a later run; files named one by one are always taken."""
     return run_tagging(
-        flow_name="backfill",
+        flow_name="tag-paths",
         inputs=paths,
         catalog_root=catalog_root,
         model_path=model_path,

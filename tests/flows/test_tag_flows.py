@@ -1,4 +1,4 @@
-"""tag-library and backfill under a Prefect test harness, on a generated library."""
+"""tag-library and tag-paths under a Prefect test harness, on a generated library."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from catalog import Catalog, query
-from flows.tagging import backfill, tag_library
+from flows.tag_flows import tag_library, tag_paths
 from tests.flows.conftest import BAD, GOOD
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -86,17 +86,17 @@ def test_tag_library_tags_good_videos_records_bad_ones_and_reruns_do_nothing(
     assert len(runs) == 3 and all(r["status"] == "completed" for r in runs)
 
 
-def test_backfill_with_force_replaces_exactly_those_units(
+def test_tag_paths_with_force_replaces_exactly_those_units(
     library: Path, tmp_path: Path, tiny_model: Path
 ) -> None:
     catalog_root = str(tmp_path / "catalog")
     target = str(library / "two tracks.mp4")
-    first = backfill(paths=[target], catalog_root=catalog_root, model_path=str(tiny_model))
+    first = tag_paths(paths=[target], catalog_root=catalog_root, model_path=str(tiny_model))
     assert first["n_tagged"] == 1
     catalog = Catalog(catalog_root)
     before = table_counts(catalog)
     assert before["units"] == 2
-    forced = backfill(paths=[target], catalog_root=catalog_root, model_path=str(tiny_model), force=True)
+    forced = tag_paths(paths=[target], catalog_root=catalog_root, model_path=str(tiny_model), force=True)
     assert forced["n_tagged"] == 1 and forced["n_units"] == 2
     assert table_counts(catalog) == before
     runs = query(catalog, "SELECT DISTINCT run_id FROM windows").num_rows
@@ -112,18 +112,18 @@ def _file_of(recipe: str) -> str:
 def test_a_run_whose_catalogue_writes_keep_failing_is_recorded_as_failed(
     library: Path, tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.tagging
+    import flows.tag_flows
     import flows.work
     from catalog import CatalogError
 
     def broken_write(*args: object, **kwargs: object) -> None:
         raise CatalogError("storage went away")
 
-    monkeypatch.setattr(flows.tagging, "write_outcomes", broken_write, raising=False)
+    monkeypatch.setattr(flows.tag_flows, "write_outcomes", broken_write, raising=False)
     monkeypatch.setattr(flows.work, "write_outcomes", broken_write)
-    monkeypatch.setattr(flows.tagging, "tag_batch", flows.tagging.tag_batch.with_options(retries=0))
+    monkeypatch.setattr(flows.tag_flows, "tag_batch", flows.tag_flows.tag_batch.with_options(retries=0))
     catalog_root = str(tmp_path / "catalog")
     with pytest.raises(CatalogError, match="storage went away"):
-        backfill(paths=[str(library / "tone440.mp4")], catalog_root=catalog_root, model_path=str(tiny_model))
+        tag_paths(paths=[str(library / "tone440.mp4")], catalog_root=catalog_root, model_path=str(tiny_model))
     runs = Catalog(catalog_root).open_table("runs").to_table().to_pylist()
     assert [r["status"] for r in runs] == ["failed"] and runs[0]["finished_at"] is not None
