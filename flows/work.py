@@ -154,9 +154,10 @@ def process_video(job: VideoJob, *, model_path: str | None, config: TagConfig) -
 
 
 def _partial_reason(info: MediaInfo, tracks: Sequence[TrackTags]) -> str | None:
-    """Why a decode looks cut short (audio ends well before the declared duration)."""
+    """Why a decode looks cut short (audio ends well before the duration its own stream
+    declares; the container's duration may be the picture's, so it is not used)."""
     for stream, tags in zip(info.audio_streams, tracks, strict=True):
-        declared = stream.duration_s or info.duration_s
+        declared = stream.duration_s
         if declared and tags.duration_s < 0.9 * declared - 1.0:
             return (
                 f"partial: track {stream.track} decoded {tags.duration_s:.1f} s of "

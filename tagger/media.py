@@ -9,8 +9,10 @@ and each run is killed when it exceeds its time limit.
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
+import re
 import subprocess
 import threading
 import time
@@ -31,6 +33,7 @@ __all__ = [
     "AudioStream",
     "MediaInfo",
     "build_decode_command",
+    "decode_time_limit",
     "probe",
     "stream_audio",
     "to_url",
@@ -95,7 +98,9 @@ class AudioStream:
 
     ``track`` is the 0-based index among audio streams (what :func:`stream_audio`
     takes); ``index`` is the container-wide stream index. ``duration_s`` is the
-    declared duration in seconds, or ``None`` when the container does not say.
+    duration the container declares for *this stream* in seconds (the stream's own
+    duration, or Matroska's per-stream ``DURATION`` tag), ``None`` when it does not
+    say; never the container's duration, which may be the picture's.
     """
 
     track: int
@@ -131,6 +136,48 @@ def to_url(path: str | os.PathLike[str]) -> str:
     """Absolute ``file:`` URL for ``path`` that ffmpeg reads literally, whatever the name."""
     absolute = os.path.abspath(os.fspath(path))
     return f"file:{absolute}"
+
+
+def decode_time_limit(
+    declared_s: float | None,
+    *,
+    size_bytes: int | None,
+    base_s: float = 30.0,
+    s_per_audio_s: float = 0.5,
+    min_bitrate_bps: float = 4_000.0,
+    floor_s: float = 5.0,
+    ceiling_s: float = 4 * 3600.0,
+    unknown_s: float = 3600.0,
+) -> float:
+    """Seconds that decoding a file may spend waiting on ffmpeg before it is killed.
+
+    ``base_s + s_per_audio_s * duration``, where the duration the file *declares*
+    (``declared_s``, untrusted: it may be 1e12, negative, NaN or missing) is capped by
+    the longest the file can play given its size: ``size_bytes * 8 / min_bitrate_bps``
+    seconds (no real audio+video file averages under ``min_bitrate_bps``). Without a
+    usable declaration the size bound is used, and without either ``unknown_s``. The
+    result is clipped to ``[floor_s, ceiling_s]``, so it is never 0 (an immediate kill)
+    nor unbounded.
+    """
+    for name, value in (
+        ("base_s", base_s),
+        ("s_per_audio_s", s_per_audio_s),
+        ("min_bitrate_bps", min_bitrate_bps),
+        ("floor_s", floor_s),
+        ("ceiling_s", ceiling_s),
+        ("unknown_s", unknown_s),
+    ):
+        if not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+    if min_bitrate_bps <= 0 or floor_s > ceiling_s:
+        raise ConfigError(f"need min_bitrate_bps > 0 and floor_s <= ceiling_s ({floor_s} > {ceiling_s})")
+    size_bound_s = size_bytes * 8 / min_bitrate_bps if size_bytes is not None and size_bytes >= 0 else None
+    declared = declared_s if declared_s is not None and math.isfinite(declared_s) and declared_s > 0 else None
+    if declared is not None:
+        duration_s = min(declared, size_bound_s) if size_bound_s is not None else declared
+    else:
+        duration_s = size_bound_s if size_bound_s is not None else unknown_s
+    return float(min(max(base_s + s_per_audio_s * duration_s, floor_s), ceiling_s))
 
 
 def probe(path: str | os.PathLike[str], *, timeout_s: float = 30.0) -> MediaInfo:
@@ -169,6 +216,10 @@ def probe(path: str | os.PathLike[str], *, timeout_s: float = 30.0) -> MediaInfo
     except subprocess.TimeoutExpired as exc:
         raise MediaTimeout(f"ffprobe exceeded {timeout_s:g} s", path=text_path) from exc
     stderr = result.stderr.decode("utf-8", "replace")
+    if result.returncode < 0:
+        # Killed by a signal: a crash of ffprobe, which says nothing about the file.
+        crashed = ffmpeg_bin.describe_exit("ffprobe", result.returncode)
+        raise ProbeError(crashed, path=text_path, stderr=stderr)
     if result.returncode != 0:
         raise ProbeError("ffprobe could not read the file", path=text_path, stderr=stderr)
     try:
@@ -280,7 +331,8 @@ def _run_decoder(
                 f"ffmpeg exceeded {timeout_s:g} s decoding", path=path, stderr=stderr_tail.text
             )
         if returncode != 0:
-            raise DecodeError(f"ffmpeg exited with status {returncode}", path=path, stderr=stderr_tail.text)
+            reason = ffmpeg_bin.describe_exit("ffmpeg", returncode)
+            raise DecodeError(reason, path=path, stderr=stderr_tail.text)
         if n_samples == 0:
             raise NoAudioError("audio track decoded to no samples", path=path, stderr=stderr_tail.text)
     finally:
@@ -458,7 +510,7 @@ def _media_info(path: str, report: dict[str, Any], *, stderr: str) -> MediaInfo:
                 codec=str(stream.get("codec_name", "unknown")),
                 channels=int(stream.get("channels") or 0),
                 sample_rate=int(stream.get("sample_rate") or 0),
-                duration_s=_float_or_none(stream.get("duration")),
+                duration_s=_stream_duration(stream),
                 language=None if language in (None, "und") else str(language),
                 channel_layout=stream.get("channel_layout"),
             )
@@ -475,6 +527,24 @@ def _media_info(path: str, report: dict[str, Any], *, stderr: str) -> MediaInfo:
         has_video=has_video,
         audio_streams=tuple(audio),
     )
+
+
+def _stream_duration(stream: dict[str, Any]) -> float | None:
+    """The stream's own declared duration (s): ffprobe's ``duration``, else Matroska's
+    per-stream ``DURATION`` tag (``HH:MM:SS.nnnnnnnnn``; ``DURATION-eng`` from mkvmerge)."""
+    own = _float_or_none(stream.get("duration"))
+    if own is not None and own >= 0:
+        return own
+    for key, value in (stream.get("tags") or {}).items():
+        if key.upper().split("-")[0] == "DURATION":
+            match = _DURATION_TAG.fullmatch(str(value).strip())
+            if match:
+                hours, minutes, seconds = match.groups()
+                return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return None
+
+
+_DURATION_TAG = re.compile(r"(\d{1,9}):([0-5]?\d):([0-5]?\d(?:\.\d+)?)")
 
 
 def _float_or_none(value: Any) -> float | None:

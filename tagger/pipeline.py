@@ -17,7 +17,7 @@ import numpy as np
 from tagger.constants import EMOTIONS, SAMPLE_RATE
 from tagger.errors import ConfigError
 from tagger.frontend import FrontEndConfig, WindowBatch, analyse_chunks, analyse_file
-from tagger.media import MediaInfo
+from tagger.media import MediaInfo, decode_time_limit
 from tagger.segments import Profile, Segment, merge_segments, owned_spans, profile, smooth_labels
 
 __all__ = ["TagConfig", "TrackTags", "WindowClassifier", "tag_batches", "tag_signal", "tag_track"]
@@ -38,7 +38,10 @@ class TagConfig:
     """Front end plus post-processing: majority smoothing over ``2*smoothing_radius+1``
     windows, segments shorter than ``min_segment_s`` seconds absorbed by a neighbour.
     Decoding a track may spend ``timeout_base_s + duration * timeout_s_per_audio_s``
-    seconds waiting on ffmpeg before it is killed."""
+    seconds waiting on ffmpeg before it is killed, where the file's declared duration
+    is capped by what its size allows at ``timeout_min_bitrate_bps``, and the limit is
+    kept within ``[timeout_floor_s, timeout_ceiling_s]`` (see
+    :func:`tagger.media.decode_time_limit`)."""
 
     frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
     smoothing_radius: int = 1
@@ -46,13 +49,26 @@ class TagConfig:
     chunk_s: float = 30.0
     timeout_s_per_audio_s: float = 0.5
     timeout_base_s: float = 30.0
+    timeout_min_bitrate_bps: float = 4_000.0
+    timeout_floor_s: float = 5.0
+    timeout_ceiling_s: float = 4 * 3600.0
 
     def __post_init__(self) -> None:
         if self.smoothing_radius < 0 or self.min_segment_s < 0:
             raise ConfigError("smoothing_radius and min_segment_s must be >= 0")
+        self.timeout_s(None)  # checks the time-limit settings now, not at the first decode
 
-    def timeout_s(self, duration_s: float | None) -> float:
-        return self.timeout_base_s + (duration_s or 3600.0) * self.timeout_s_per_audio_s
+    def timeout_s(self, duration_s: float | None, *, size_bytes: int | None = None) -> float:
+        """Decode time limit (s) for a file declaring ``duration_s`` seconds in ``size_bytes``."""
+        return decode_time_limit(
+            duration_s,
+            size_bytes=size_bytes,
+            base_s=self.timeout_base_s,
+            s_per_audio_s=self.timeout_s_per_audio_s,
+            min_bitrate_bps=self.timeout_min_bitrate_bps,
+            floor_s=self.timeout_floor_s,
+            ceiling_s=self.timeout_ceiling_s,
+        )
 
 
 @dataclass(frozen=True)
@@ -149,13 +165,23 @@ def tag_track(
     info: MediaInfo | None = None,
 ) -> TrackTags:
     """Stream and tag audio track ``track`` of a media file."""
-    duration = info.duration_s if info is not None else None
+    if info is not None:
+        timeout_s = config.timeout_s(info.duration_s, size_bytes=info.size_bytes)
+    else:
+        timeout_s = config.timeout_s(None, size_bytes=_size_or_none(path))
     batches = analyse_file(
         path,
         track=track,
         config=config.frontend,
         chunk_s=config.chunk_s,
-        timeout_s=config.timeout_s(duration),
+        timeout_s=timeout_s,
         info=info,
     )
     return tag_batches(batches, classifier=classifier, config=config)
+
+
+def _size_or_none(path: str | os.PathLike[str]) -> int | None:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None

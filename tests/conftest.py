@@ -16,8 +16,11 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
 @pytest.fixture(scope="session")
-def media_cache(request: pytest.FixtureRequest) -> Path:
-    return Path(request.config.cache.mkdir("emotag-media"))
+def media_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    if cache is None:
+        return tmp_path_factory.mktemp("emotag-media")
+    return Path(cache.mkdir("emotag-media"))
 
 
 @pytest.fixture(scope="session")

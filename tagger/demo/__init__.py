@@ -46,7 +46,19 @@ _LAYOUT: tuple[tuple[str, tuple[str, ...]], ...] = (
 _CODECS = {
     ".mp4": ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"],
     ".mkv": ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "libopus"],
-    ".webm": ["-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libvorbis"],
+    # ffmpeg's own Vorbis encoder (stereo only): the bundled static build has no libvorbis.
+    ".webm": [
+        "-c:v",
+        "libvpx",
+        "-deadline",
+        "realtime",
+        "-c:a",
+        "vorbis",
+        "-strict",
+        "experimental",
+        "-ac",
+        "2",
+    ],
     ".mov": ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le"],
 }
 
