@@ -26,8 +26,8 @@ import soundfile as sf
 from tagger.constants import SAMPLE_RATE
 from tagger.frontend import analyse_signal
 from tagger.model import load_model
+from tagger.testing import signals
 from tagger.train import clip_probability, mix_at_snr, read_manifest
-from tests.fixtures import signals
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -78,11 +78,11 @@ def bench_model() -> tuple[str, str]:
     if not tiny.exists():
         # Building imports TensorFlow: do it in a child so this process stays light.
         code = (
-            "import sys; from pathlib import Path; from tests.fixtures.models import build_tiny_model; "
+            "import sys; from pathlib import Path; from tagger.testing.models import build_tiny_model; "
             "build_tiny_model(Path(sys.argv[1]))"
         )
         subprocess.run([sys.executable, "-c", code, str(folder)], check=True, env=_child_env())
-    return str(tiny.resolve()), "tiny test model (tests/fixtures/models.py: aggregate MLP, 16 units)"
+    return str(tiny.resolve()), "tiny test model (tagger/testing/models.py: aggregate MLP, 16 units)"
 
 
 def _child_env() -> dict[str, str]:

@@ -21,7 +21,7 @@ import pandas as pd
 import soundfile as sf
 
 from tagger.frontend import analyse_signal
-from tests.fixtures import signals
+from tagger.testing import signals
 
 
 def speech_share(y: np.ndarray) -> tuple[int, int]:

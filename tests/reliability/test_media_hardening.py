@@ -16,7 +16,7 @@ import pytest
 from flows.work import VideoJob, process_video
 from tagger import ffmpeg_bin, media
 from tagger.errors import DecodeError, ProbeError
-from tagger.tagging import TagConfig
+from tagger.pipeline import TagConfig
 from tests.fixtures.media import RECIPES
 
 MakeMedia = Callable[[str], Path]

@@ -12,7 +12,7 @@ import soundfile as sf
 from tagger.constants import EMOTIONS, SAMPLE_RATE
 from tagger.evaluate import evaluate_manifest, format_report
 from tagger.model import ModelConfig, build_model, card_path_for
-from tests.fixtures.signals import speech_like, white_noise
+from tagger.testing.signals import speech_like, white_noise
 
 
 def _tiny_model(tmp_path: Path) -> Path:

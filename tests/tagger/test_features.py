@@ -17,7 +17,7 @@ from tagger.features import (
     silence_frame,
     window_feature_names,
 )
-from tests.fixtures import signals
+from tagger.testing import signals
 
 COLS = FrameColumns(FeatureConfig())
 

@@ -23,7 +23,7 @@ from tagger.model import (
     melscal,
     window_inputs,
 )
-from tests.fixtures.signals import silence, speech_like
+from tagger.testing.signals import silence, speech_like
 
 ALLOWED = set(EMOTIONS) | set(NON_EMOTION_LABELS)
 

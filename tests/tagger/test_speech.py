@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from tagger.frontend import analyse_signal
-from tests.fixtures import signals
+from tagger.testing import signals
 
 NON_SPEECH: dict[str, Callable[[], np.ndarray]] = {
     "silence": lambda: signals.silence(6.0),

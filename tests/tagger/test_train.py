@@ -12,6 +12,7 @@ import soundfile as sf
 from tagger.constants import EMOTIONS, SAMPLE_RATE
 from tagger.errors import ConfigError
 from tagger.model import ModelConfig, load_model
+from tagger.testing.signals import speech_like, tone, white_noise
 from tagger.train import (
     TrainConfig,
     TrainResult,
@@ -26,7 +27,6 @@ from tagger.train import (
     read_manifest,
     train,
 )
-from tests.fixtures.signals import speech_like, tone, white_noise
 
 N_ACTORS = 4
 
