@@ -204,18 +204,18 @@ def instrument(clock: StageClock) -> None:
     """Wrap the stage functions the in-process (1-worker) pipeline calls, so their time
     is attributed: decode (waiting on ffmpeg's pipe), probe, frame features, windowing,
     window aggregates, speech, model (load and predict)."""
-    import flows.work
+    import flows.worker_pool
     import tagger.features
     import tagger.frontend
     import tagger.model
     import tagger.windows
 
-    flows.work.probe = clock.timed("probe", flows.work.probe)  # type: ignore[attr-defined]
-    flows.work._init_worker = clock.timed("model_load", flows.work._init_worker)
+    flows.worker_pool.probe = clock.timed("probe", flows.worker_pool.probe)  # type: ignore[attr-defined]
+    flows.worker_pool.init_worker = clock.timed("model_load", flows.worker_pool.init_worker)
     tagger.frontend.stream_audio = clock.timed_iter("decode", tagger.frontend.stream_audio)  # type: ignore[attr-defined]
     tagger.frontend.aggregate_windows = clock.timed("window_aggregates", tagger.frontend.aggregate_windows)  # type: ignore[attr-defined]
     tagger.frontend.detect_speech = clock.timed("speech", tagger.frontend.detect_speech)  # type: ignore[attr-defined]
-    tagger.frontend._make_batch = clock.timed("batching", tagger.frontend._make_batch)
+    tagger.frontend.make_batch = clock.timed("batching", tagger.frontend.make_batch)
     tagger.model.Classifier.predict = clock.timed("model_predict", tagger.model.Classifier.predict)  # type: ignore[method-assign]
 
     featurizer = tagger.features.FrameFeaturizer  # the class the front end uses
@@ -286,12 +286,12 @@ def _startup(model_path: str) -> dict[str, float]:
     (librosa imports scipy.signal and numba lazily, on first use): the one-off cost of a worker."""
     import numpy as np
 
-    from flows.work import _classifier
+    from flows.worker_pool import worker_classifier
     from tagger.frontend import analyse_signal
 
     rss_before = _rusage()["peak_rss_self_mb"]
     started = time.perf_counter()
-    _classifier(model_path)
+    worker_classifier(model_path)
     loaded = time.perf_counter()
     analyse_signal(np.random.default_rng(0).normal(scale=0.1, size=16_000).astype(np.float32))
     return {
@@ -307,7 +307,8 @@ def _pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     into a fresh catalogue; the flow's work without Prefect."""
     from catalog import Catalog
     from flows.library import fingerprint
-    from flows.work import VideoJob, process_batch, write_outcomes
+    from flows.outcomes import write_outcomes
+    from flows.worker_pool import VideoJob, process_batch
     from tagger.pipeline import TagConfig
 
     clock = StageClock()
@@ -449,7 +450,7 @@ def _stage_shares(run: dict[str, Any]) -> dict[str, float]:
     stages = defaultdict(float, run["stages"])
     features = (
         stages["frame_features"] + stages["windowing"] + stages["window_aggregates"]
-        # stacking the batch arrays: _make_batch minus the calls timed inside it
+        # stacking the batch arrays: make_batch minus the calls timed inside it
         + stages["batching"] - stages["window_aggregates"] - stages["speech"]
     )  # fmt: skip
     parts = {

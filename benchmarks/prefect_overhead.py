@@ -37,7 +37,8 @@ def plain_loop(
     """Seconds for the flow's work without Prefect: fingerprint, tag and write each batch."""
     from catalog import Catalog
     from flows.library import fingerprint
-    from flows.work import VideoJob, process_batch, write_outcomes
+    from flows.outcomes import write_outcomes
+    from flows.worker_pool import VideoJob, process_batch
     from tagger.pipeline import TagConfig
 
     started = time.perf_counter()
@@ -85,11 +86,11 @@ def warm_up(model_path: str) -> dict[str, float]:
     import numpy as np
     from prefect import flow
 
-    from flows.work import _classifier
+    from flows.worker_pool import worker_classifier
     from tagger.frontend import analyse_signal
 
     started = time.perf_counter()
-    _classifier(model_path)
+    worker_classifier(model_path)
     analyse_signal(np.random.default_rng(0).normal(scale=0.1, size=16_000).astype(np.float32))
     loaded = time.perf_counter()
 

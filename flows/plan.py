@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from catalog import SCHEMAS, Catalog, display_path, video_seen_again
 from flows.library import Candidate, fingerprint
-from flows.work import VideoJob
+from flows.worker_pool import VideoJob
 
 __all__ = ["Plan", "make_plan", "model_version_of"]
 

@@ -2,7 +2,7 @@
 another model, or ``force``).
 
 Thin orchestration: discovery and planning (flows/library.py, flows/plan.py), one
-task per *batch* of videos running the tagger in worker processes (flows/work.py),
+task per *batch* of videos running the tagger in worker processes (flows/worker_pool.py),
 catalogue writes through ``catalog``. One bad video is a ``failed`` row, never a
 failed run.
 """
@@ -27,9 +27,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from catalog import Catalog, CatalogError
 from flows.library import DEFAULT_EXTENSIONS, discover, expand_inputs
+from flows.outcomes import BatchReport, write_outcomes
 from flows.plan import make_plan, model_version_of
 from flows.progress import RunProgress
-from flows.work import BatchReport, VideoJob, process_batch, shutdown_pools, write_outcomes
+from flows.worker_pool import VideoJob, process_batch, shutdown_pools
 from tagger.frontend import FrontEndConfig
 from tagger.pipeline import TagConfig
 from tagger.windows import WindowConfig

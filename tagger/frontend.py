@@ -21,7 +21,7 @@ from tagger.media import MediaInfo, stream_audio
 from tagger.speech import SpeechConfig, detect_speech
 from tagger.windows import Window, WindowConfig, Windower, kept_window_count
 
-__all__ = ["FrontEndConfig", "WindowBatch", "analyse_chunks", "analyse_file", "analyse_signal"]
+__all__ = ["FrontEndConfig", "WindowBatch", "analyse_chunks", "analyse_file", "analyse_signal", "make_batch"]
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def analyse_chunks(
         for window in windower.push(featurizer.push(chunk)):
             pending.append(window)
             if len(pending) == config.batch_windows:
-                yield _make_batch(pending, n_samples=None, config=config)
+                yield make_batch(pending, n_samples=None, config=config)
                 pending = []
     tail_frames = featurizer.finish()
     n_samples = featurizer.samples_seen
@@ -110,10 +110,10 @@ def analyse_chunks(
     for window in windows:
         pending.append(window)
         if len(pending) == config.batch_windows:
-            yield _make_batch(pending, n_samples=n_samples, config=config)
+            yield make_batch(pending, n_samples=n_samples, config=config)
             pending = []
     if pending:
-        yield _make_batch(pending, n_samples=n_samples, config=config)
+        yield make_batch(pending, n_samples=n_samples, config=config)
 
 
 def analyse_signal(
@@ -154,7 +154,9 @@ def analyse_file(
     yield from analyse_chunks(chunks, config=config)
 
 
-def _make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEndConfig) -> WindowBatch:
+def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEndConfig) -> WindowBatch:
+    """One :class:`WindowBatch` from consecutive ``windows``: their frame features,
+    aggregates and speech decisions; ``n_samples`` is the track length when known."""
     wcfg = config.window
     index = np.array([w.index for w in windows], dtype=np.int64)
     n_valid = np.array([w.n_valid for w in windows], dtype=np.int64)

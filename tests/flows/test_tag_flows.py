@@ -112,15 +112,15 @@ def _file_of(recipe: str) -> str:
 def test_a_run_whose_catalogue_writes_keep_failing_is_recorded_as_failed(
     library: Path, tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import flows.outcomes
     import flows.tag_flows
-    import flows.work
     from catalog import CatalogError
 
     def broken_write(*args: object, **kwargs: object) -> None:
         raise CatalogError("storage went away")
 
     monkeypatch.setattr(flows.tag_flows, "write_outcomes", broken_write, raising=False)
-    monkeypatch.setattr(flows.work, "write_outcomes", broken_write)
+    monkeypatch.setattr(flows.outcomes, "write_outcomes", broken_write)
     monkeypatch.setattr(flows.tag_flows, "tag_batch", flows.tag_flows.tag_batch.with_options(retries=0))
     catalog_root = str(tmp_path / "catalog")
     with pytest.raises(CatalogError, match="storage went away"):

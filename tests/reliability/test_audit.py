@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-import flows.work
+import flows.worker_pool
 from catalog import Catalog, CatalogError, query
 from catalog.schema import SCHEMAS
 from flows.library import discover, expand_inputs, fingerprint
@@ -66,14 +66,14 @@ def test_an_unexpected_error_on_one_video_fails_only_that_video(
     root.mkdir()
     shutil.copyfile(make_media("mp4_aac"), root / "bug.mp4")
     shutil.copyfile(make_media("mkv_opus"), root / "fine.mkv")
-    real_tag_track = flows.work.tag_track
+    real_tag_track = flows.worker_pool.tag_track
 
     def buggy(path: str, **kwargs: Any) -> Any:
         if path.endswith("bug.mp4"):
             raise RuntimeError("a bug met on this file only")
         return real_tag_track(path, **kwargs)
 
-    monkeypatch.setattr(flows.work, "tag_track", buggy)
+    monkeypatch.setattr(flows.worker_pool, "tag_track", buggy)
     catalog_root = str(tmp_path / "catalog")
     summary = tag_paths(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
 

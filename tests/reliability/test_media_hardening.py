@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flows.work import VideoJob, process_video
+from flows.worker_pool import VideoJob, process_video
 from tagger import ffmpeg_bin, media
 from tagger.errors import DecodeError, ProbeError
 from tagger.pipeline import TagConfig

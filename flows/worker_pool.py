@@ -1,11 +1,10 @@
-"""The work of a batch, outside Prefect: tag videos in worker processes, turn the
-results into catalogue rows and write them. Flows call these through thin tasks."""
+"""Tag videos in worker processes, outside Prefect: one video never sinks its batch, a
+worker that dies fails only the video it had, and each worker loads the model once."""
 
 from __future__ import annotations
 
 import atexit
 import concurrent.futures as cf
-import dataclasses
 import logging
 import multiprocessing
 import os
@@ -13,23 +12,21 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
-
-from catalog import SCHEMAS, Catalog, UnitRows, display_path, text_of, unit_rows, video_row
+from catalog import display_path
 from tagger.errors import EmotagError, NoAudioError
 from tagger.media import MediaInfo, probe
 from tagger.pipeline import TagConfig, TrackTags, tag_track
 
 __all__ = [
-    "BatchReport",
     "VideoJob",
     "VideoOutcome",
+    "init_worker",
     "process_batch",
     "process_video",
-    "write_outcomes",
+    "shutdown_pools",
+    "worker_classifier",
 ]
 
 
@@ -57,33 +54,12 @@ class VideoOutcome:
     elapsed_s: float = 0.0
 
 
-@dataclass
-class BatchReport:
-    """Counts of a written batch and the label distribution of its speech windows."""
-
-    n_tagged: int = 0
-    n_failed: int = 0
-    n_no_audio: int = 0
-    n_units: int = 0
-    audio_s: float = 0.0
-    work_s: float = 0.0
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    label_counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, other: BatchReport) -> None:
-        for name in ("n_tagged", "n_failed", "n_no_audio", "n_units", "audio_s", "work_s"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.failures += other.failures
-        for label, count in other.label_counts.items():
-            self.label_counts[label] = self.label_counts.get(label, 0) + count
-
-
 logger = logging.getLogger(__name__)
 
 _WORKER_STATE: dict[str, Any] = {}
 
 
-def _init_worker(model_path: str | None) -> None:
+def init_worker(model_path: str | None) -> None:
     """Process-pool initializer: load the model once per worker process (with the
     thread limits the pool set in the environment)."""
     intra, inter = os.environ.get("TF_NUM_INTRAOP_THREADS"), os.environ.get("TF_NUM_INTEROP_THREADS")
@@ -99,9 +75,10 @@ def _init_worker(model_path: str | None) -> None:
     _WORKER_STATE["classifier"] = load_model(model_path)
 
 
-def _classifier(model_path: str | None) -> Any:
+def worker_classifier(model_path: str | None) -> Any:
+    """This process's classifier for ``model_path``, loaded on first use."""
     if "classifier" not in _WORKER_STATE:
-        _init_worker(model_path)
+        init_worker(model_path)
     return _WORKER_STATE["classifier"]
 
 
@@ -118,7 +95,7 @@ def process_video(job: VideoJob, *, model_path: str | None, config: TagConfig) -
                 info=info,
                 elapsed_s=time.perf_counter() - started,
             )
-        classifier = _classifier(model_path)
+        classifier = worker_classifier(model_path)
         tracks = [
             tag_track(job.path, track=s.track, classifier=classifier, config=config, info=info)
             for s in info.audio_streams
@@ -202,6 +179,7 @@ _THREAD_ENV = (
     "TF_NUM_INTEROP_THREADS",
 )
 _POOLS: dict[tuple[int, str | None], cf.ProcessPoolExecutor] = {}
+_BROKEN: set[tuple[int, str | None]] = set()  # pools a worker death has broken
 _POOLS_LOCK = threading.Lock()
 
 
@@ -211,7 +189,7 @@ def _pool(workers: int, model_path: str | None) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
+        initializer=init_worker,
         initargs=(model_path,),
     )
 
@@ -222,11 +200,17 @@ def _shared_pool(workers: int, model_path: str | None) -> cf.ProcessPoolExecutor
     key = (workers, model_path)
     with _POOLS_LOCK:
         pool = _POOLS.get(key)
-        if pool is None or getattr(pool, "_broken", False):
+        if pool is None or key in _BROKEN:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
             pool = _POOLS[key] = _pool(workers, model_path)
+            _BROKEN.discard(key)
         return pool
+
+
+def _mark_broken(workers: int, model_path: str | None) -> None:
+    with _POOLS_LOCK:
+        _BROKEN.add((workers, model_path))
 
 
 @atexit.register
@@ -255,6 +239,7 @@ def _run_pool(
             pool.submit(process_video, jobs[i], model_path=model_path, config=config): i for i in pending
         }
     except cf.process.BrokenProcessPool:
+        _mark_broken(workers, model_path)
         return True
     for future in cf.as_completed(futures):
         index = futures[future]
@@ -264,6 +249,8 @@ def _run_pool(
             broken = True
         except Exception as exc:  # a bug on one video must not sink the batch
             outcomes[index] = VideoOutcome(jobs[index], "failed", f"worker error: {exc!r}")
+    if broken:
+        _mark_broken(workers, model_path)
     return broken
 
 
@@ -275,76 +262,3 @@ def _isolated(job: VideoJob, *, model_path: str | None, config: TagConfig) -> Vi
             return VideoOutcome(job, "failed", "worker process died while tagging (killed or crashed)")
         except Exception as exc:
             return VideoOutcome(job, "failed", f"worker error: {exc!r}")
-
-
-def write_outcomes(
-    catalog: Catalog, outcomes: Sequence[VideoOutcome], *, run_id: str, replace: bool
-) -> BatchReport:
-    """Record every video (whatever its status), its tracks and its tagged units."""
-    now = datetime.now(UTC)
-    report = BatchReport()
-    video_rows: list[dict[str, Any]] = []
-    track_rows: list[dict[str, Any]] = []
-    units: list[UnitRows] = []
-    for outcome in outcomes:
-        job, info = outcome.job, outcome.info
-        video_rows.append(
-            video_row(
-                video_id=job.video_id,
-                path=job.path,
-                size_bytes=job.size_bytes,
-                mtime=job.mtime,
-                status=outcome.status,
-                error=outcome.error,
-                duration_s=info.duration_s if info else None,
-                container=info.container if info else None,
-                n_audio_tracks=info.n_audio_tracks if info else None,
-                seen_at=now,
-            )
-        )
-        report.work_s += outcome.elapsed_s
-        if outcome.status == "failed":
-            report.n_failed += 1
-            report.failures.append((display_path(job.path), text_of(outcome.error or "unknown error")))
-            continue
-        if outcome.status == "no_audio":
-            report.n_no_audio += 1
-            continue
-        report.n_tagged += 1
-        report.audio_s += outcome.audio_s
-        assert info is not None
-        for stream, tags in zip(info.audio_streams, outcome.tracks, strict=True):
-            track_rows.append(
-                {
-                    "video_id": job.video_id,
-                    "track_index": stream.track,
-                    "codec": stream.codec,
-                    "channels": stream.channels,
-                    "sample_rate": stream.sample_rate,
-                    "language": stream.language,
-                    "duration_s": tags.duration_s,
-                }
-            )
-            units.append(_unit(job.video_id, stream.track, tags))
-            for label in tags.labels:
-                report.label_counts[label] = report.label_counts.get(label, 0) + 1
-    catalog.record_videos(pa.Table.from_pylist(video_rows, schema=SCHEMAS["videos"]))
-    if track_rows:
-        catalog.record_tracks(pa.Table.from_pylist(track_rows, schema=SCHEMAS["tracks"]))
-    report.n_units = len(catalog.write_units(units, run_id=run_id, replace=replace))
-    return report
-
-
-def _unit(video_id: str, track: int, tags: TrackTags) -> UnitRows:
-    return unit_rows(
-        video_id=video_id,
-        track_index=track,
-        model_version=tags.model_version,
-        start_s=tags.start_s,
-        end_s=tags.end_s,
-        is_speech=tags.is_speech,
-        labels=tags.labels,
-        probs=tags.probs,
-        segments=[dataclasses.asdict(s) for s in tags.segments],
-        profile=dataclasses.asdict(tags.profile),
-    )
