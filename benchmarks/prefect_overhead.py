@@ -64,6 +64,7 @@ def flow_run(
 ) -> tuple[float, float]:
     """Seconds for ``tag-paths`` over ``folder``: outside the flow call, and the flow
     body's own ``wall_s`` (from planning to the run row, without Prefect's engine)."""
+    from flows.run import TagOptions
     from flows.tag_flows import tag_paths
 
     started = time.perf_counter()
@@ -71,8 +72,7 @@ def flow_run(
         paths=[str(folder)],
         catalog_root=str(catalog_root),
         model_path=model_path,
-        max_workers=workers,
-        batch_size=batch_size,
+        options=TagOptions(max_workers=workers, batch_size=batch_size),
     )
     elapsed = time.perf_counter() - started
     if summary["n_tagged"] != n_clips:

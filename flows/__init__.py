@@ -1,6 +1,7 @@
-"""Prefect flows that walk a video library and orchestrate tagger + catalog.
+"""Orchestration: walk a video library, tag it with ``tagger``, record it with ``catalog``.
 
-Not built yet: see issue #6. Kept as a package so the layout matches DESIGN.md.
+``flows.run`` is one tagging run whatever runs it; ``flows.tag_flows`` and
+``flows.maintenance`` are the Prefect flows; ``flows.cli`` is the ``emotag`` command.
 """
 
 __all__: list[str] = []

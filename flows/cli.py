@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -38,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     if not getattr(args, "verbose", 0):
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    verbosity = getattr(args, "verbose", 0) - (1 if getattr(args, "quiet", False) else 0)
+    logging.basicConfig(
+        level={-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     from tagger.errors import EmotagError
 
     try:
@@ -107,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
             help="leave files in folders/globs changed less than this ago (still being copied) "
             "for a later run; files named one by one are always taken (default 60, env EMOTAG_MIN_AGE)",
         )
+        p.add_argument(
+            "--prefect",
+            action="store_true",
+            help="run as the Prefect flow tag-paths (the default when PREFECT_API_URL is set); "
+            "otherwise a plain local run, recorded in the runs table all the same",
+        )
         if name == "backfill":
             p.add_argument("--force", action="store_true", help="re-tag even units already done")
         p.set_defaults(handler=_cmd_tag)
@@ -175,17 +187,28 @@ def _parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------- commands
 def _cmd_tag(args: argparse.Namespace) -> int:
-    from flows.tag_flows import tag_paths
+    from flows.run import TagOptions, TagRequest, run_locally
 
-    summary = tag_paths(
-        paths=list(args.paths),
+    request = TagRequest(
+        flow_name="tag-paths",
+        inputs=tuple(args.paths),
         catalog_root=args.catalog,
         model_path=args.model,
         force=bool(getattr(args, "force", False)),
-        batch_size=args.batch_size,
-        max_workers=args.workers,
-        min_age_s=args.min_age,
+        options=TagOptions(batch_size=args.batch_size, max_workers=args.workers, min_age_s=args.min_age),
     )
+    if args.prefect or os.environ.get("PREFECT_API_URL"):
+        from flows.tag_flows import tag_paths
+
+        summary = tag_paths(
+            paths=list(request.inputs),
+            catalog_root=request.catalog_root,
+            model_path=request.model_path,
+            force=request.force,
+            options=request.options,
+        )
+    else:
+        summary = run_locally(request)
     if args.json:
         print(json.dumps(summary, default=str, indent=2))
     elif not args.quiet:

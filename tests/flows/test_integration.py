@@ -43,6 +43,7 @@ def test_tag_library_on_a_dask_cluster_by_address(
 ) -> None:
     from distributed import LocalCluster
 
+    from flows.run import TagOptions
     from flows.tag_flows import tag_library, with_dask
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
@@ -51,8 +52,7 @@ def test_tag_library_on_a_dask_cluster_by_address(
             roots=[str(small_library)],
             catalog_root=str(tmp_path / "catalog"),
             model_path=str(tiny_model),
-            min_age_s=0,
-            batch_size=1,
+            options=TagOptions(min_age_s=0, batch_size=1),
         )
     assert (summary["n_tagged"], summary["n_no_audio"], summary["n_failed"]) == (2, 1, 1)
     assert Catalog(tmp_path / "catalog").count("units") == 3
@@ -116,7 +116,7 @@ def test_tag_paths_deployment_runs_on_a_real_server_and_worker(
             "paths": [str(small_library)],
             "catalog_root": str(tmp_path / "catalog"),
             "model_path": str(tiny_model),
-            "max_workers": 1,
+            "options": {"max_workers": 1},
         }
     )
     started = run("deployment", "run", "tag-paths/on-demand", "--params", params)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from catalog import Catalog, query
+from flows.run import TagOptions
 from flows.tag_flows import tag_library, tag_paths
 from tests.flows.conftest import BAD, GOOD
 
@@ -25,7 +26,10 @@ def test_tag_library_tags_good_videos_records_bad_ones_and_reruns_do_nothing(
 ) -> None:
     catalog_root = str(tmp_path / "catalog")
     summary = tag_library(
-        roots=[str(library)], catalog_root=catalog_root, model_path=str(tiny_model), min_age_s=0
+        roots=[str(library)],
+        catalog_root=catalog_root,
+        model_path=str(tiny_model),
+        options=TagOptions(min_age_s=0),
     )
     has_speech = (library / "speech.mp4").exists()
     n_good = len(GOOD) + int(has_speech)
@@ -61,7 +65,10 @@ def test_tag_library_tags_good_videos_records_bad_ones_and_reruns_do_nothing(
     assert all(abs(row["d"] - row["e"]) < 1e-6 for row in coverage)
 
     again = tag_library(
-        roots=[str(library)], catalog_root=catalog_root, model_path=str(tiny_model), min_age_s=0
+        roots=[str(library)],
+        catalog_root=catalog_root,
+        model_path=str(tiny_model),
+        options=TagOptions(min_age_s=0),
     )
     assert again["n_tagged"] == 0 and again["n_failed"] == 0
     assert again["n_skipped"] == summary["n_seen"]
@@ -73,7 +80,10 @@ def test_tag_library_tags_good_videos_records_bad_ones_and_reruns_do_nothing(
     shutil.move(library / "tone440.mp4", moved)
     (library / "sub folder" / "tone330.mkv").unlink()
     third = tag_library(
-        roots=[str(library)], catalog_root=catalog_root, model_path=str(tiny_model), min_age_s=0
+        roots=[str(library)],
+        catalog_root=catalog_root,
+        model_path=str(tiny_model),
+        options=TagOptions(min_age_s=0),
     )
     assert third["n_tagged"] == 0 and third["n_moved"] == 1 and third["n_missing"] == 2
     assert catalog.count("units") == counts["units"]
@@ -112,15 +122,14 @@ def _file_of(recipe: str) -> str:
 def test_a_run_whose_catalogue_writes_keep_failing_is_recorded_as_failed(
     library: Path, tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.outcomes
+    import flows.run
     import flows.tag_flows
     from catalog import CatalogError
 
     def broken_write(*args: object, **kwargs: object) -> None:
         raise CatalogError("storage went away")
 
-    monkeypatch.setattr(flows.tag_flows, "write_outcomes", broken_write, raising=False)
-    monkeypatch.setattr(flows.outcomes, "write_outcomes", broken_write)
+    monkeypatch.setattr(flows.run, "write_outcomes", broken_write)
     monkeypatch.setattr(flows.tag_flows, "tag_batch", flows.tag_flows.tag_batch.with_options(retries=0))
     catalog_root = str(tmp_path / "catalog")
     with pytest.raises(CatalogError, match="storage went away"):

@@ -20,7 +20,8 @@ import flows.worker_pool
 from catalog import Catalog, CatalogError, query
 from catalog.schema import SCHEMAS
 from flows.library import discover, expand_inputs, fingerprint
-from flows.tag_flows import _drift, tag_paths
+from flows.run import _drift
+from flows.tag_flows import tag_paths
 from tests.catalog.factories import make_unit
 
 MakeMedia = Callable[[str], Path]
@@ -159,7 +160,7 @@ def test_an_error_while_summing_up_leaves_the_run_failed_not_running(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise CatalogError("query refused or failed: boom")
 
-    monkeypatch.setattr("flows.tag_flows._drift", broken)
+    monkeypatch.setattr("flows.run._drift", broken)
     catalog_root = str(tmp_path / "catalog")
     with pytest.raises(Exception, match="boom"):
         tag_paths(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))

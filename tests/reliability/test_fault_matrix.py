@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from catalog import Catalog, query
+from flows.run import TagOptions
 from flows.tag_flows import tag_library, tag_paths
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -65,7 +66,10 @@ def test_media_faults_are_recorded_with_reasons_and_the_rest_is_tagged(
 ) -> None:
     catalog_root = str(tmp_path / "catalog")
     summary = tag_library(
-        roots=[str(fault_library)], catalog_root=catalog_root, model_path=str(tiny_model), min_age_s=0
+        roots=[str(fault_library)],
+        catalog_root=catalog_root,
+        model_path=str(tiny_model),
+        options=TagOptions(min_age_s=0),
     )
     catalog = Catalog(catalog_root)
     videos = videos_by_name(catalog)
@@ -103,7 +107,10 @@ def test_symlinks_hidden_and_temporary_files(tmp_path: Path, make_media: MakeMed
     shutil.copyfile(make_media("mov_pcm"), root / "download.mp4.part")
     catalog_root = str(tmp_path / "catalog")
     summary = tag_library(
-        roots=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model), min_age_s=0
+        roots=[str(root)],
+        catalog_root=catalog_root,
+        model_path=str(tiny_model),
+        options=TagOptions(min_age_s=0),
     )
     assert summary["n_seen"] == 2  # real.mp4 and its symlink; the loop is walked once
     assert summary["n_tagged"] == 1 and summary["n_skipped"] == 1  # same content: tagged once
@@ -122,13 +129,19 @@ def test_a_file_still_being_copied_waits_for_the_next_run(
     shutil.copyfile(make_media("mp4_aac"), growing)
     catalog_root = str(tmp_path / "catalog")
     first = tag_library(
-        roots=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model), min_age_s=600
+        roots=[str(root)],
+        catalog_root=catalog_root,
+        model_path=str(tiny_model),
+        options=TagOptions(min_age_s=600),
     )
     assert first["n_seen"] == 0
     old = time.time() - 3600
     os.utime(growing, (old, old))
     second = tag_library(
-        roots=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model), min_age_s=600
+        roots=[str(root)],
+        catalog_root=catalog_root,
+        model_path=str(tiny_model),
+        options=TagOptions(min_age_s=600),
     )
     assert second["n_tagged"] == 1
 
@@ -143,7 +156,7 @@ def test_playlists_pointing_elsewhere_are_refused(tmp_path: Path, tiny_model: Pa
         paths=[str(root)],
         catalog_root=catalog_root,
         model_path=str(tiny_model),
-        extensions=[".ffconcat", ".m3u8"],
+        options=TagOptions(extensions=(".ffconcat", ".m3u8")),
     )
     assert summary["n_failed"] == 2
     for row in videos_by_name(Catalog(catalog_root)).values():
@@ -167,7 +180,10 @@ def test_hung_ffmpeg_is_killed_and_the_run_goes_on(
     catalog_root = str(tmp_path / "catalog")
     started = time.monotonic()
     summary = tag_paths(
-        paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model), decode_timeout_s=2.0
+        paths=[str(root)],
+        catalog_root=catalog_root,
+        model_path=str(tiny_model),
+        options=TagOptions(decode_timeout_s=2.0),
     )
     assert time.monotonic() - started < 60
     videos = videos_by_name(Catalog(catalog_root))
@@ -178,20 +194,20 @@ def test_hung_ffmpeg_is_killed_and_the_run_goes_on(
 def test_a_file_deleted_after_discovery_is_failed_not_fatal(
     tmp_path: Path, make_media: MakeMedia, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.tag_flows
+    import flows.run
 
     root = tmp_path / "library"
     root.mkdir()
     shutil.copyfile(make_media("mp4_aac"), root / "vanishing.mp4")
     shutil.copyfile(make_media("mkv_opus"), root / "staying.mkv")
-    real_plan = flows.tag_flows.make_plan
+    real_plan = flows.run.make_plan
 
     def plan_then_delete(*args: Any, **kwargs: Any) -> Any:
         plan = real_plan(*args, **kwargs)
         (root / "vanishing.mp4").unlink()
         return plan
 
-    monkeypatch.setattr(flows.tag_flows, "make_plan", plan_then_delete)
+    monkeypatch.setattr(flows.run, "make_plan", plan_then_delete)
     catalog_root = str(tmp_path / "catalog")
     summary = tag_paths(paths=[str(root)], catalog_root=catalog_root, model_path=str(tiny_model))
     videos = videos_by_name(Catalog(catalog_root))
