@@ -26,7 +26,8 @@ import soundfile as sf
 from tagger.constants import SAMPLE_RATE
 from tagger.frontend import analyse_signal
 from tagger.model import load_model
-from tagger.train import clip_probability, mix_at_snr, read_manifest
+from tagger.training import clip_probability, read_manifest
+from tagger.training.augment import mix_at_snr
 from tests.fixtures import signals
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from tagger.errors import ConfigError
 
@@ -65,6 +64,10 @@ def fit_temperature(
     probs: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)
 ) -> float:
     """Temperature minimising the NLL of held-out ``probs`` ``(n, k)`` against ``labels``."""
+    # Imported here: scipy.optimize costs ~0.4 s to import, and every process that loads
+    # a model imports this module, while only training fits a temperature.
+    from scipy.optimize import minimize_scalar
+
     p, y = _check(probs, labels)
 
     def nll(log_t: float) -> float:

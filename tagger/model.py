@@ -7,8 +7,10 @@ stays cheap. A loaded :class:`Classifier` turns a :class:`WindowBatch` into cali
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +26,19 @@ from tagger.frontend import WindowBatch
 
 __all__ = [
     "DEFAULT_MODEL_PATH",
+    "INPUT_SHAPES",
     "Classifier",
     "ModelConfig",
     "build_model",
     "card_path_for",
+    "check_card",
+    "file_sha256",
     "graph_forward",
     "load_model",
     "melscal",
+    "model_config_for",
+    "read_card",
+    "verify_model_file",
     "window_inputs",
 ]
 
@@ -87,6 +95,24 @@ class ModelConfig:
         """Which array of a window the model reads: ``melscal``, ``logmel``, ``frames``,
         ``features`` or ``mfcc40``."""
         return _INPUT_OF_KIND[self.kind]
+
+
+INPUT_SHAPES: dict[str, tuple[int, ...]] = {
+    "melscal_cnn": (75, 72),
+    "logmel_cnn": (300, 64),
+    "frames_cnn": (300, 92),
+    "aggregate_mlp": (161,),
+}
+"""Window input shape of each kind that reads windows (``paper_conv1d`` reads clips)."""
+
+
+def model_config_for(kind: str) -> ModelConfig:
+    """The :class:`ModelConfig` of ``kind`` with its window input shape (``melscal_cnn``,
+    the default, is the shipped architecture); :class:`ConfigError` for an unknown kind."""
+    if kind not in INPUT_SHAPES:
+        raise ConfigError(f"unknown model kind {kind!r}; known: {sorted(INPUT_SHAPES)}")
+    time_pool = 4 if kind in ("logmel_cnn", "frames_cnn") else 1
+    return ModelConfig(kind=kind, input_shape=INPUT_SHAPES[kind], time_pool=time_pool)  # type: ignore[arg-type]
 
 
 MELSCAL_POOL = 4
@@ -248,22 +274,30 @@ class Classifier:
         return labels
 
 
-_CACHE: dict[Path, Classifier] = {}
+_CACHE: dict[tuple[Path, int, int], Classifier] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def load_model(path: str | os.PathLike[str] | None = None) -> Classifier:
-    """Load a ``.keras`` model and its card (safe mode), once per process per path.
+    """Load a ``.keras`` model and its card (safe mode), once per process per file state.
 
     Raises :class:`ModelError` when the file or its card is missing or unreadable, the
-    model holds unsafe layers (e.g. ``Lambda``), or its input/output shape or class order
-    differ from the card.
+    file's sha256 differs from the card's (:func:`verify_model_file`: a model file
+    changed or swapped after its card was written never loads under the card's
+    version), the model holds unsafe layers (e.g. ``Lambda``), or its input/output
+    shape or class order differ from the card. The cache is keyed by path, size and
+    modification time, so a file replaced in place is read (and verified) again.
     """
     resolved = Path(path if path is not None else DEFAULT_MODEL_PATH).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError as exc:
+        raise ModelError(f"model file missing: {resolved}") from exc
+    key = (resolved, stat.st_size, stat.st_mtime_ns)
     with _CACHE_LOCK:
-        if resolved not in _CACHE:
-            _CACHE[resolved] = _load_uncached(resolved)
-        return _CACHE[resolved]
+        if key not in _CACHE:
+            _CACHE[key] = _load_uncached(resolved)
+        return _CACHE[key]
 
 
 def read_card(card_path: Path) -> dict[str, Any]:
@@ -280,10 +314,53 @@ def read_card(card_path: Path) -> dict[str, Any]:
     return card
 
 
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of the file at ``path``, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_VERSION_DIGEST = re.compile(r"-([0-9a-f]{12})$")
+
+
+def verify_model_file(path: str | os.PathLike[str], card: dict[str, Any]) -> str:
+    """Check that the model file at ``path`` is the one ``card`` describes; return its sha256.
+
+    The card's ``sha256`` (written by training) must equal the file's; its ``version``
+    (``<name>-<first 12 hex of the sha256>``) must end in the file's digest. Older cards
+    without ``sha256`` are checked by the version suffix alone. :class:`ModelError` on
+    a mismatch, or when the card carries neither.
+    """
+    digest = file_sha256(path)
+    version = str(card.get("version", ""))
+    stored = card.get("sha256")
+    suffix = _VERSION_DIGEST.search(version)
+    if stored is None and suffix is None:
+        raise ModelError(
+            f"model card of {path} records no sha256 and its version {version!r} does not end "
+            "in the model file's 12-hex digest: cannot verify the model file"
+        )
+    if stored is not None and str(stored).lower() != digest:
+        raise ModelError(
+            f"model file {path} (sha256 {digest[:12]}…) is not the file its card describes "
+            f"(sha256 {str(stored)[:12]}…, version {version}): refusing to load it under that version"
+        )
+    if suffix is not None and suffix.group(1) != digest[:12]:
+        raise ModelError(
+            f"model file {path} (sha256 {digest[:12]}…) does not match its card's version "
+            f"{version}: refusing to load it under that version"
+        )
+    return digest
+
+
 def _load_uncached(path: Path) -> Classifier:
     if not path.is_file():
         raise ModelError(f"model file missing: {path}")
     card = read_card(card_path_for(path))
+    verify_model_file(path, card)
     keras = _keras()
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
