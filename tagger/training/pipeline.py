@@ -32,7 +32,7 @@ from tagger.training.dataset import (
 from tagger.training.fit import fit_members
 from tagger.training.report import write_report
 
-__all__ = ["TrainResult", "main", "run_from_args", "train"]
+__all__ = ["TrainResult", "build_parser", "main", "run_from_args", "train"]
 
 
 @dataclass
@@ -204,11 +204,17 @@ def run_from_args(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m tagger.training --manifest M --out DIR [...]``: the flags of ``emotag train``."""
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m tagger.training``: :func:`add_train_arguments` and ``--json``,
+    as ``emotag train``."""
     parser = argparse.ArgumentParser(
         prog="python -m tagger.training", description="Cross-validate and train the emotion model."
     )
     add_train_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the result summary as JSON")
-    return run_from_args(parser.parse_args(argv))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tagger.training --manifest M --out DIR [...]``: the flags of ``emotag train``."""
+    return run_from_args(build_parser().parse_args(argv))
