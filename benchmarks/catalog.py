@@ -18,41 +18,9 @@ from typing import Any
 import numpy as np
 from deltalake import DeltaTable
 
-from catalog import Catalog, UnitRows, query, unit_rows
-from catalog.schema import EMOTIONS, TABLES
-
-
-def make_unit(index: int, n_windows: int, rng: np.random.Generator) -> UnitRows:
-    probs = rng.dirichlet(np.ones(len(EMOTIONS)), size=n_windows).astype(np.float32)
-    start = np.arange(n_windows, dtype=np.float64)
-    is_speech = rng.random(n_windows) > 0.2
-    top = np.asarray(EMOTIONS, dtype=object)[probs.argmax(axis=1)]
-    labels = np.where(is_speech, top, "no_speech").tolist()
-    return unit_rows(
-        video_id=f"{index:064x}",
-        track_index=0,
-        model_version="bench-000000000000",
-        start_s=start,
-        end_s=start + 3.0,
-        is_speech=is_speech,
-        labels=labels,
-        probs=probs,
-        segments=[
-            {
-                "start_s": float(i * 10),
-                "end_s": float(i * 10 + 10),
-                "label": labels[i * 10],
-                "mean_confidence": 0.5,
-                "n_windows": 10,
-            }
-            for i in range(n_windows // 10)
-        ],
-        profile={
-            "speech_s": float(is_speech.sum()),
-            "shares": dict.fromkeys(EMOTIONS, 0.125),
-            "dominant_label": "happy",
-        },
-    )
+from catalog import Catalog, UnitRows, query
+from catalog.schema import TABLES
+from catalog.testing import make_unit
 
 
 def timed(action: Any, repeat: int = 5) -> float:
@@ -72,20 +40,28 @@ def file_count(catalog: Catalog, name: str) -> int:
 def run(*, rows: int, unit_rows_n: int, units_per_write: int, root: Path) -> dict[str, Any]:
     catalog = Catalog(root)
     catalog.ensure()
-    rng = np.random.default_rng(0)
+
+    def unit_at(index: int) -> UnitRows:
+        return make_unit(index, n_windows=unit_rows_n, model_version="bench-000000000000")
+
     n_units = rows // unit_rows_n
     write_s = 0.0
     for first in range(0, n_units, units_per_write):
-        units = [make_unit(i, unit_rows_n, rng) for i in range(first, min(n_units, first + units_per_write))]
+        units = [
+            make_unit(i, n_windows=unit_rows_n, model_version="bench-000000000000")
+            for i in range(first, min(n_units, first + units_per_write))
+        ]
         started = time.perf_counter()
         catalog.write_units(units, run_id="bench")
         write_s += time.perf_counter() - started
-    single = [make_unit(n_units + i, unit_rows_n, rng) for i in range(10)]
+    single = [
+        make_unit(n_units + i, n_windows=unit_rows_n, model_version="bench-000000000000") for i in range(10)
+    ]
     started = time.perf_counter()
     for unit in single:
         catalog.write_units([unit], run_id="bench-single")
     single_s = (time.perf_counter() - started) / len(single)
-    video = f"{n_units // 2:064x}"
+    video = make_unit(n_units // 2, n_windows=1).video_id
     timeline = (
         f"SELECT start_s, end_s, label, confidence FROM windows WHERE video_id = '{video}' ORDER BY start_s"
     )

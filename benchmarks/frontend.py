@@ -40,7 +40,7 @@ def make_track(minutes: float) -> Path:
     )
     partial = target.with_suffix(".partial.m4a")
     subprocess.run(
-        ffmpeg_bin.generate_argv("-filter_complex", source, "-c:a", "aac", "-b:a", "128k", str(partial)),
+        ffmpeg_bin.write_file_command("-filter_complex", source, "-c:a", "aac", "-b:a", "128k", str(partial)),
         check=True,
     )
     partial.replace(target)

@@ -1,6 +1,6 @@
 """Does a model hold its cross-validation figure on actors it never saw?
 
-Trains the shipped recipe (:class:`tagger.train.TrainConfig` defaults) on every actor
+Trains the shipped recipe (:class:`tagger.training.TrainConfig` defaults) on every actor
 outside fold ``--fold``, writes it with a card, then runs the real ``emotag evaluate`` on
 a manifest of the held-out actors' clips and prints its report::
 
@@ -14,7 +14,6 @@ temperature scaling never changes the arg-max, so accuracy is unaffected by it.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -22,20 +21,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tagger.model import DEFAULT_MODEL_PATH, card_path_for, read_card
+from tagger.model import DEFAULT_MODEL_PATH, card_path_for, file_sha256, read_card
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tagger.train import (
-        TrainConfig,
-        _fit_members,
-        extract_clips,
-        model_inputs,
-        read_folds,
-        read_manifest,
-        save_ensemble,
-        training_noise,
-    )
+    from tagger.training import TrainConfig, extract_clips, fit_members, read_folds, read_manifest
+    from tagger.training.augment import training_noise
+    from tagger.training.card import save_ensemble
+    from tagger.training.dataset import model_inputs
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.heldout", description=__doc__)
     parser.add_argument("--manifest", required=True, type=Path)
@@ -55,11 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = TrainConfig()
     x = model_inputs(clips, config.model_config().input_name)
     x_noisy = training_noise(clips, config, seed=args.seed)
-    members = _fit_members(x, clips.window_labels(), config=config, seed=args.seed, x_noisy=x_noisy)
+    members = fit_members(x, clips.window_labels(), config=config, seed=args.seed, x_noisy=x_noisy)
     args.out.mkdir(parents=True, exist_ok=True)
     model_path = args.out / f"heldout-fold{args.fold}.keras"
     save_ensemble(members, model_path)
-    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    digest = file_sha256(model_path)
     card = read_card(card_path_for(DEFAULT_MODEL_PATH))
     card.update(
         name=f"heldout-fold{args.fold}",

@@ -44,7 +44,7 @@ def _ffmpeg(args: list[str], target: Path) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.stem}.partial{target.suffix}")
-    subprocess.run(ffmpeg_bin.generate_argv(*args, str(partial)), check=True)
+    subprocess.run(ffmpeg_bin.write_file_command(*args, str(partial)), check=True)
     partial.replace(target)
     return target
 

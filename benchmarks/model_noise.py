@@ -27,7 +27,8 @@ from tagger.constants import SAMPLE_RATE
 from tagger.frontend import analyse_signal
 from tagger.model import load_model
 from tagger.testing import signals
-from tagger.train import clip_probability, mix_at_snr, read_manifest
+from tagger.training import clip_probability, read_manifest
+from tagger.training.augment import mix_at_snr
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -65,7 +65,23 @@ def sql_quote(value: str) -> str:
 
 class Catalog:
     """Delta Lake catalogue at ``root`` (a folder, or ``s3://``/``gs://``/``az://`` URI with
-    ``storage_options`` passed to deltalake as-is)."""
+    ``storage_options`` passed to deltalake as-is).
+
+    Units ``(video_id, track_index, model_version)`` are written whole or not at all, and
+    writing one again adds nothing:
+
+    >>> import tempfile
+    >>> from catalog.testing import make_unit
+    >>> catalog = Catalog(tempfile.mkdtemp())
+    >>> catalog.write_units([make_unit(1)], run_id="run-1")
+    [('video-000001', 0, 'm-000000000001')]
+    >>> catalog.write_units([make_unit(1)], run_id="run-2")
+    []
+    >>> catalog.count("windows"), catalog.count("units")
+    (20, 1)
+    >>> catalog.open_table("profiles").to_table().column("dominant_label").to_pylist()
+    ['happy']
+    """
 
     def __init__(
         self, root: str | os.PathLike[str], *, storage_options: dict[str, str] | None = None

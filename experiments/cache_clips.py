@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tagger.train import extract_clips, read_manifest
+from tagger.training import extract_clips, read_manifest
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ravdess"
 

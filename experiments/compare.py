@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from tagger.model import ModelConfig
-from tagger.train import ClipSet, TrainConfig, clip_folds, cross_validate, read_folds
+from tagger.training import ClipSet, TrainConfig, cross_validate, read_folds
+from tagger.training.dataset import clip_folds
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ravdess"
 

@@ -144,14 +144,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command(
         "train",
-        "train + cross-validate a model from a manifest",
+        "train + cross-validate a model from a manifest (same flags as python -m tagger.training)",
         "emotag train --manifest ../shared/corpora/ravdess/manifest.tsv --out models/new",
     )
-    p.add_argument("--manifest", required=True, type=Path)
-    p.add_argument("--folds", type=Path, help="actor -> fold TSV (default: folds.tsv beside the manifest)")
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-baselines", action="store_true", help="skip the paper and SVM rows")
+    from tagger.training.config import add_train_arguments
+
+    add_train_arguments(p)
     _common(p, catalog=False)
     p.set_defaults(handler=_cmd_train)
 
@@ -282,21 +280,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from tagger.train import train
+    from tagger.training import run_from_args
 
-    folds = args.folds
-    if folds is None and (args.manifest.parent / "folds.tsv").is_file():
-        folds = args.manifest.parent / "folds.tsv"
-    result = train(
-        args.manifest,
-        out_dir=args.out,
-        folds=folds,
-        seed=args.seed,
-        baselines=not args.no_baselines,
-    )
-    if args.json:
-        print(json.dumps(getattr(result, "summary", str(result)), default=str, indent=2))
-    return EXIT_OK
+    return run_from_args(args)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:

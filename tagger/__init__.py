@@ -7,14 +7,17 @@ float32 in [-1, 1] at :data:`SAMPLE_RATE` Hz.
 from tagger.constants import EMOTIONS, NON_EMOTION_LABELS, SAMPLE_RATE
 from tagger.errors import (
     ConfigError,
+    DatasetError,
     DecodeError,
     EmotagError,
     MediaError,
     MediaTimeout,
     ModelError,
     NoAudioError,
+    ParameterError,
     ProbeError,
     TaggerError,
+    UsageError,
 )
 
 __all__ = [
@@ -22,12 +25,15 @@ __all__ = [
     "NON_EMOTION_LABELS",
     "SAMPLE_RATE",
     "ConfigError",
+    "DatasetError",
     "DecodeError",
     "EmotagError",
     "MediaError",
     "MediaTimeout",
     "ModelError",
     "NoAudioError",
+    "ParameterError",
     "ProbeError",
     "TaggerError",
+    "UsageError",
 ]

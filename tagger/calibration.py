@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
-from tagger.errors import ConfigError
+from tagger.errors import ParameterError
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -32,11 +31,11 @@ def _check(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarra
     p = np.asarray(probs, dtype=np.float64)
     y = np.asarray(labels, dtype=np.int64)
     if p.ndim != 2 or y.shape != (p.shape[0],):
-        raise ConfigError(f"need probs (n, k) and labels (n,), got {p.shape} and {y.shape}")
+        raise ParameterError(f"need probs (n, k) and labels (n,), got {p.shape} and {y.shape}")
     if p.shape[0] == 0:
-        raise ConfigError("no samples")
+        raise ParameterError("no samples")
     if y.min() < 0 or y.max() >= p.shape[1]:
-        raise ConfigError("labels out of range")
+        raise ParameterError("labels out of range")
     return p, y
 
 
@@ -47,7 +46,7 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     scaling of the logits. ``temperature > 1`` softens, ``< 1`` sharpens.
     """
     if not temperature > 0:
-        raise ConfigError(f"temperature must be positive, got {temperature}")
+        raise ParameterError(f"temperature must be positive, got {temperature}")
     logits = np.log(np.clip(np.asarray(probs, dtype=np.float64), _EPS, 1.0)) / temperature
     logits -= logits.max(axis=-1, keepdims=True)
     exp = np.exp(logits)
@@ -65,6 +64,10 @@ def fit_temperature(
     probs: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)
 ) -> float:
     """Temperature minimising the NLL of held-out ``probs`` ``(n, k)`` against ``labels``."""
+    # Imported here: scipy.optimize costs ~0.4 s to import, and every process that loads
+    # a model imports this module, while only training fits a temperature.
+    from scipy.optimize import minimize_scalar
+
     p, y = _check(probs, labels)
 
     def nll(log_t: float) -> float:
@@ -79,7 +82,7 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, *, n_bins:
     sum over bins of (share of samples) × |accuracy − mean confidence|."""
     p, y = _check(probs, labels)
     if n_bins <= 0:
-        raise ConfigError("n_bins must be positive")
+        raise ParameterError("n_bins must be positive")
     confidence = p.max(axis=1)
     correct = (p.argmax(axis=1) == y).astype(np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)

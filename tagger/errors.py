@@ -12,7 +12,16 @@ class EmotagError(Exception):
 
 
 class ConfigError(EmotagError, ValueError):
-    """An invalid parameter or configuration value."""
+    """An invalid configuration: a config object's values, an environment override, or
+    an installation that lacks a part (e.g. the bundled ffmpeg)."""
+
+
+class ParameterError(EmotagError, ValueError):
+    """An argument a function cannot work with: wrong shape, out of range, empty."""
+
+
+class UsageError(EmotagError, RuntimeError):
+    """An object used out of order, e.g. ``push()`` after ``finish()``."""
 
 
 class TaggerError(EmotagError):
@@ -46,6 +55,10 @@ class DecodeError(MediaError):
 
 class MediaTimeout(MediaError):
     """ffmpeg or ffprobe ran past its per-file time limit and was killed."""
+
+
+class DatasetError(TaggerError):
+    """A training or evaluation manifest, its folds or its clips cannot be used."""
 
 
 class ModelError(TaggerError):

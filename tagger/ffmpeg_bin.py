@@ -26,13 +26,14 @@ from tagger.errors import ConfigError
 
 __all__ = [
     "BUNDLE_PACKAGE",
+    "ENCODERS",
     "Executable",
     "describe_exit",
     "ffmpeg",
     "ffprobe",
-    "generate_argv",
     "resolve",
     "version_of",
+    "write_file_command",
 ]
 
 Tool = Literal["ffmpeg", "ffprobe"]
@@ -148,7 +149,29 @@ def _bundled(name: Tool) -> str:
         return str(copy)
 
 
-def generate_argv(*args: str) -> list[str]:
+def write_file_command(*args: str) -> list[str]:
     """``ffmpeg -nostdin -hide_banner -loglevel error -y ARGS…`` with the resolved binary:
-    the command line for writing a file (demo library, test media, benchmark media)."""
+    the command line for writing a media file (demo library, test media, benchmark media);
+    ``ARGS`` ends with the output."""
     return [ffmpeg().path, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args]
+
+
+ENCODERS: dict[str, tuple[str, ...]] = {
+    ".mp4": ("-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"),
+    ".mkv": ("-c:v", "libx264", "-preset", "ultrafast", "-c:a", "libopus"),
+    # ffmpeg's own Vorbis encoder (stereo only): the bundled static build has no libvorbis.
+    ".webm": (
+        "-c:v",
+        "libvpx",
+        "-deadline",
+        "realtime",
+        "-c:a",
+        "vorbis",
+        "-strict",
+        "experimental",
+        "-ac",
+        "2",
+    ),
+    ".mov": ("-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le"),
+}
+"""Video and audio encoder options per container, for the media this project writes."""

@@ -7,8 +7,10 @@ stays cheap. A loaded :class:`Classifier` turns a :class:`WindowBatch` into cali
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +23,23 @@ from tagger.constants import EMOTIONS
 from tagger.errors import ConfigError, ModelError
 from tagger.features import FeatureConfig, FrameColumns
 from tagger.frontend import WindowBatch
+from tagger.segments import label_windows
 
 __all__ = [
     "DEFAULT_MODEL_PATH",
+    "INPUT_SHAPES",
     "Classifier",
     "ModelConfig",
     "build_model",
     "card_path_for",
+    "check_card",
+    "file_sha256",
     "graph_forward",
     "load_model",
     "melscal",
+    "model_config_for",
+    "read_card",
+    "verify_model_file",
     "window_inputs",
 ]
 
@@ -87,6 +96,24 @@ class ModelConfig:
         """Which array of a window the model reads: ``melscal``, ``logmel``, ``frames``,
         ``features`` or ``mfcc40``."""
         return _INPUT_OF_KIND[self.kind]
+
+
+INPUT_SHAPES: dict[str, tuple[int, ...]] = {
+    "melscal_cnn": (75, 72),
+    "logmel_cnn": (300, 64),
+    "frames_cnn": (300, 92),
+    "aggregate_mlp": (161,),
+}
+"""Window input shape of each kind that reads windows (``paper_conv1d`` reads clips)."""
+
+
+def model_config_for(kind: str) -> ModelConfig:
+    """The :class:`ModelConfig` of ``kind`` with its window input shape (``melscal_cnn``,
+    the default, is the shipped architecture); :class:`ConfigError` for an unknown kind."""
+    if kind not in INPUT_SHAPES:
+        raise ConfigError(f"unknown model kind {kind!r}; known: {sorted(INPUT_SHAPES)}")
+    time_pool = 4 if kind in ("logmel_cnn", "frames_cnn") else 1
+    return ModelConfig(kind=kind, input_shape=INPUT_SHAPES[kind], time_pool=time_pool)  # type: ignore[arg-type]
 
 
 MELSCAL_POOL = 4
@@ -196,7 +223,27 @@ def card_path_for(model_path: str | os.PathLike[str]) -> Path:
 
 
 class Classifier:
-    """A loaded model plus its card: calibrated probabilities and labels for windows."""
+    """A loaded model plus its card: calibrated probabilities and labels for windows.
+
+    Get one with :func:`load_model` (the shipped model when no path is given); it
+    classifies the :class:`~tagger.frontend.WindowBatch` the front end makes of a file
+    (:func:`tagger.frontend.analyse_file`) or of a signal:
+
+    >>> from tagger.frontend import analyse_file
+    >>> from tagger.testing.media import write_wav
+    >>> from tagger.testing.signals import speech_like
+    >>> path = write_wav(speech_like(5.0, seed=0))  # 5 s of a seeded speech-like signal
+    >>> batch = next(analyse_file(path))
+    >>> batch.start_s.tolist(), batch.end_s.tolist()  # 3 s windows every 1 s; the tail kept
+    ([0.0, 1.0, 2.0, 3.0], [3.0, 4.0, 5.0, 5.0])
+    >>> classifier = load_model()
+    >>> probs = classifier.predict(batch)  # (n_windows, 8), calibrated, rows sum to 1
+    >>> probs.shape, bool(np.allclose(probs.sum(axis=1), 1.0, atol=1e-5))
+    ((4, 8), True)
+    >>> labels = classifier.label(probs, batch.is_speech)  # an emotion, no_speech or uncertain
+    >>> all(label in (*classifier.classes, "no_speech", "uncertain") for label in labels)
+    True
+    """
 
     def __init__(self, model: Any, card: dict[str, Any], *, batch_size: int = 256) -> None:
         self.model = model
@@ -231,39 +278,40 @@ class Classifier:
 
     def label(self, probs: np.ndarray, is_speech: np.ndarray) -> list[str]:
         """One label per window: ``no_speech`` where ``is_speech`` is False, ``uncertain``
-        where the top probability is below :attr:`abstain_threshold`, else the emotion."""
-        p = np.asarray(probs)
-        speech = np.asarray(is_speech, dtype=bool)
-        if p.ndim != 2 or speech.shape != (p.shape[0],):
-            raise ConfigError(f"probs (n, k) and is_speech (n,) needed, got {p.shape}, {speech.shape}")
-        top = p.argmax(axis=1) if p.shape[0] else np.zeros(0, dtype=np.int64)
-        labels = []
-        for i in range(p.shape[0]):
-            if not speech[i]:
-                labels.append("no_speech")
-            elif p[i, top[i]] < self.abstain_threshold:
-                labels.append("uncertain")
-            else:
-                labels.append(self.classes[int(top[i])])
-        return labels
+        where the top probability is below :attr:`abstain_threshold`, else the emotion
+        (see :func:`tagger.segments.label_windows`)."""
+        return [
+            str(label)
+            for label in label_windows(
+                probs, is_speech, abstain_threshold=self.abstain_threshold, classes=self.classes
+            )
+        ]
 
 
-_CACHE: dict[Path, Classifier] = {}
+_CACHE: dict[tuple[Path, int, int], Classifier] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def load_model(path: str | os.PathLike[str] | None = None) -> Classifier:
-    """Load a ``.keras`` model and its card (safe mode), once per process per path.
+    """Load a ``.keras`` model and its card (safe mode), once per process per file state.
 
     Raises :class:`ModelError` when the file or its card is missing or unreadable, the
-    model holds unsafe layers (e.g. ``Lambda``), or its input/output shape or class order
-    differ from the card.
+    file's sha256 differs from the card's (:func:`verify_model_file`: a model file
+    changed or swapped after its card was written never loads under the card's
+    version), the model holds unsafe layers (e.g. ``Lambda``), or its input/output
+    shape or class order differ from the card. The cache is keyed by path, size and
+    modification time, so a file replaced in place is read (and verified) again.
     """
     resolved = Path(path if path is not None else DEFAULT_MODEL_PATH).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError as exc:
+        raise ModelError(f"model file missing: {resolved}") from exc
+    key = (resolved, stat.st_size, stat.st_mtime_ns)
     with _CACHE_LOCK:
-        if resolved not in _CACHE:
-            _CACHE[resolved] = _load_uncached(resolved)
-        return _CACHE[resolved]
+        if key not in _CACHE:
+            _CACHE[key] = _load_uncached(resolved)
+        return _CACHE[key]
 
 
 def read_card(card_path: Path) -> dict[str, Any]:
@@ -280,10 +328,53 @@ def read_card(card_path: Path) -> dict[str, Any]:
     return card
 
 
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of the file at ``path``, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_VERSION_DIGEST = re.compile(r"-([0-9a-f]{12})$")
+
+
+def verify_model_file(path: str | os.PathLike[str], card: dict[str, Any]) -> str:
+    """Check that the model file at ``path`` is the one ``card`` describes; return its sha256.
+
+    The card's ``sha256`` (written by training) must equal the file's; its ``version``
+    (``<name>-<first 12 hex of the sha256>``) must end in the file's digest. Older cards
+    without ``sha256`` are checked by the version suffix alone. :class:`ModelError` on
+    a mismatch, or when the card carries neither.
+    """
+    digest = file_sha256(path)
+    version = str(card.get("version", ""))
+    stored = card.get("sha256")
+    suffix = _VERSION_DIGEST.search(version)
+    if stored is None and suffix is None:
+        raise ModelError(
+            f"model card of {path} records no sha256 and its version {version!r} does not end "
+            "in the model file's 12-hex digest: cannot verify the model file"
+        )
+    if stored is not None and str(stored).lower() != digest:
+        raise ModelError(
+            f"model file {path} (sha256 {digest[:12]}…) is not the file its card describes "
+            f"(sha256 {str(stored)[:12]}…, version {version}): refusing to load it under that version"
+        )
+    if suffix is not None and suffix.group(1) != digest[:12]:
+        raise ModelError(
+            f"model file {path} (sha256 {digest[:12]}…) does not match its card's version "
+            f"{version}: refusing to load it under that version"
+        )
+    return digest
+
+
 def _load_uncached(path: Path) -> Classifier:
     if not path.is_file():
         raise ModelError(f"model file missing: {path}")
     card = read_card(card_path_for(path))
+    verify_model_file(path, card)
     keras = _keras()
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)

@@ -7,12 +7,13 @@ stretches tile the track exactly; segments are runs of one label over them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from tagger.constants import EMOTIONS
-from tagger.errors import ConfigError
+from tagger.errors import ParameterError
 
 __all__ = [
     "Profile",
@@ -48,25 +49,38 @@ class Profile:
     dominant_label: str
 
 
-def label_windows(probs: np.ndarray, is_speech: np.ndarray, *, abstain_threshold: float) -> np.ndarray:
-    """Labels for windows: the top emotion of ``probs`` ``(n, 8)``, ``no_speech`` where
-    ``is_speech`` ``(n,)`` is False, ``uncertain`` where the top probability is below
-    ``abstain_threshold``. Returns ``(n,)`` array of str."""
+def label_windows(
+    probs: np.ndarray,
+    is_speech: np.ndarray,
+    *,
+    abstain_threshold: float,
+    classes: Sequence[str] = EMOTIONS,
+) -> np.ndarray:
+    """Labels for windows: the top class of ``probs`` ``(n, 8)`` (columns in ``classes``
+    order), ``no_speech`` where ``is_speech`` ``(n,)`` is False, ``uncertain`` where the top
+    probability is below ``abstain_threshold``. Returns ``(n,)`` array of str.
+
+    >>> label_windows(np.eye(8)[[4, 0]] * 0.9 + 0.0125, np.array([True, False]), abstain_threshold=0.4)
+    array(['angry', 'no_speech'], dtype=object)
+    """
     probs = _check_probs(probs)
+    speech = np.asarray(is_speech, dtype=bool)
+    if speech.shape != (probs.shape[0],):
+        raise ParameterError(f"is_speech must be ({probs.shape[0]},), got {speech.shape}")
     top = (
-        np.asarray(EMOTIONS, dtype=object)[np.argmax(probs, axis=1)]
+        np.asarray(classes, dtype=object)[np.argmax(probs, axis=1)]
         if len(probs)
         else np.array([], dtype=object)
     )
     labels = np.where(probs.max(axis=1, initial=0.0) < abstain_threshold, UNCERTAIN, top)
-    return np.where(np.asarray(is_speech, dtype=bool), labels, NO_SPEECH).astype(object)
+    return np.where(speech, labels, NO_SPEECH).astype(object)
 
 
 def smooth_labels(labels: np.ndarray, *, radius: int = 1) -> np.ndarray:
     """Majority vote over ``2 * radius + 1`` consecutive windows; ``no_speech`` windows are
     never relabelled nor vote, and a tie keeps the window's own label."""
     if radius < 0:
-        raise ConfigError("radius must be >= 0")
+        raise ParameterError("radius must be >= 0")
     labels = np.asarray(labels, dtype=object)
     out = labels.copy()
     for i, own in enumerate(labels):
@@ -172,5 +186,5 @@ def profile(spans: np.ndarray, probs: np.ndarray, is_speech: np.ndarray) -> Prof
 def _check_probs(probs: np.ndarray) -> np.ndarray:
     probs = np.asarray(probs)
     if probs.ndim != 2 or probs.shape[1] != len(EMOTIONS):
-        raise ConfigError(f"probs must be (n_windows, {len(EMOTIONS)}), got {probs.shape}")
+        raise ParameterError(f"probs must be (n_windows, {len(EMOTIONS)}), got {probs.shape}")
     return probs

@@ -1,10 +1,10 @@
 """Recipe search for the emotion model, in PyTorch on a GPU (exploration only, not shipped).
 
-The shipped model is trained by ``python -m tagger.train`` with Keras on CPU; this script
-only searched recipes faster (16 configurations in parallel on one H100) before the
+The shipped model is trained by ``python -m tagger.training`` (or ``emotag train``) with
+Keras on CPU; this script only searched recipes faster (16 configurations in parallel on one H100) before the
 winning one was ported to Keras. Results: docs/model/experiments.md.
 
-1. With the project's venv, pack the windows of the corpus (a ``tagger.train`` cache)::
+1. With the project's venv, pack the windows of the corpus (a ``tagger.training`` cache, ``--cache``)::
 
        python docs/model/recipe_search.py pack CLIPS.npz data.npz
 

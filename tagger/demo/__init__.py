@@ -43,24 +43,6 @@ _LAYOUT: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("meditation.mov", ("calm", "calm")),
     ("mood_swing.mp4", ("calm", "happy", "sad", "angry")),
 )
-_CODECS = {
-    ".mp4": ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"],
-    ".mkv": ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "libopus"],
-    # ffmpeg's own Vorbis encoder (stereo only): the bundled static build has no libvorbis.
-    ".webm": [
-        "-c:v",
-        "libvpx",
-        "-deadline",
-        "realtime",
-        "-c:a",
-        "vorbis",
-        "-strict",
-        "experimental",
-        "-ac",
-        "2",
-    ],
-    ".mov": ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le"],
-}
 
 
 def build_demo_library(folder: Path, *, gap_s: float = 0.6) -> list[DemoVideo]:
@@ -85,7 +67,18 @@ def build_demo_library(folder: Path, *, gap_s: float = 0.6) -> list[DemoVideo]:
         videos.append(DemoVideo(target, emotions))
     silent = folder / "title_card.mp4"
     if not silent.exists():
-        _run(["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "3", *_CODECS[".mp4"][:4]], silent)
+        _run(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=160x120:rate=10",
+                "-t",
+                "3",
+                *ffmpeg_bin.ENCODERS[".mp4"][:4],
+            ],
+            silent,
+        )
     videos.append(DemoVideo(silent, ()))
     return videos
 
@@ -102,7 +95,7 @@ def _mux(samples: np.ndarray, target: Path) -> None:
                 "testsrc=size=160x120:rate=10",
                 "-i",
                 f"file:{wav}",
-                *_CODECS[target.suffix],
+                *ffmpeg_bin.ENCODERS[target.suffix],
                 "-shortest",
             ],
             target,
@@ -113,7 +106,7 @@ def _mux(samples: np.ndarray, target: Path) -> None:
 
 def _run(args: list[str], target: Path) -> None:
     partial = target.with_name(".partial-" + target.name)
-    command = ffmpeg_bin.generate_argv(*args, "-f", _muxer(target.suffix), f"file:{partial}")
+    command = ffmpeg_bin.write_file_command(*args, "-f", _muxer(target.suffix), f"file:{partial}")
     subprocess.run(command, check=True, capture_output=True, timeout=300)
     partial.replace(target)
 

@@ -5,6 +5,6 @@ Public so that the benchmarks and downstream projects build the same fixtures as
 test suite, without importing ``tests``.
 """
 
-from tagger.testing import models, signals
+from tagger.testing import media, models, signals
 
-__all__ = ["models", "signals"]
+__all__ = ["media", "models", "signals"]

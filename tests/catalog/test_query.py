@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from catalog import Catalog, CatalogError, query
-from tests.catalog.factories import make_unit
+from catalog.testing import make_unit
 
 
 @pytest.fixture

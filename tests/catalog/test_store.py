@@ -15,7 +15,7 @@ import pytest
 from deltalake import DeltaTable
 
 from catalog import SCHEMAS, Catalog, CatalogError, query, video_row
-from tests.catalog.factories import make_unit
+from catalog.testing import make_unit
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from catalog import Catalog
-from tests.catalog.factories import make_unit
+from catalog.testing import make_unit
 
 
 def main() -> int:

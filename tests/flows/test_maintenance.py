@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from catalog import Catalog
+from catalog.testing import make_unit
 from flows.maintenance import maintain_catalog, promote_if_better
+from tagger.model import card_path_for
 from tagger.testing.models import build_tiny_model
-from tests.catalog.factories import make_unit
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -52,3 +53,32 @@ def test_a_model_is_promoted_only_when_it_scores_better(tmp_path: Path) -> None:
     assert promote_if_better(better, target)[0] is True
     card = json.loads((tmp_path / "shipped" / "default.card.json").read_text())
     assert card["cv_metrics"]["clip_accuracy"] == 0.70
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_train_model_takes_the_training_options_and_promotes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flow takes the same TrainOptions as both CLIs (as a deployment passes them: a
+    dict of its fields), trains once through tagger.training.train, then promotes."""
+    import flows.maintenance
+    from tagger.training import TrainOptions, TrainResult
+
+    seen: list[TrainOptions] = []
+
+    def fake_train(options: TrainOptions, **_: object) -> TrainResult:
+        seen.append(options)
+        model = _with_score(build_tiny_model(tmp_path / "base"), Path(options.out_dir), 0.8)
+        card = json.loads(card_path_for(model).read_text())
+        report = {"rows": [], "elapsed_s": 1.0}
+        return TrainResult(model, card_path_for(model), Path(options.out_dir), card, report)
+
+    monkeypatch.setattr(flows.maintenance, "train", fake_train)
+    target = tmp_path / "shipped" / "default.keras"
+    out = flows.maintenance.train_model(
+        options={"manifest": "m.tsv", "out_dir": str(tmp_path / "cand"), "seed": 2},  # type: ignore[arg-type]
+        promote_to=str(target),
+    )
+    assert seen == [TrainOptions(manifest=Path("m.tsv"), out_dir=tmp_path / "cand", seed=2)]
+    assert out["promoted"] is True and out["version"].startswith("tiny-")
+    assert target.is_file()

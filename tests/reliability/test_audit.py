@@ -19,10 +19,10 @@ from deltalake import DeltaTable, write_deltalake
 import flows.worker_pool
 from catalog import Catalog, CatalogError, query
 from catalog.schema import SCHEMAS
+from catalog.testing import make_unit
 from flows.library import discover, expand_inputs, fingerprint
 from flows.run import _drift
 from flows.tag_flows import tag_paths
-from tests.catalog.factories import make_unit
 
 MakeMedia = Callable[[str], Path]
 LATIN1_NAME = b"caf\xe9.mp4"  # Latin-1 "café": not valid UTF-8

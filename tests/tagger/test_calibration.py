@@ -13,7 +13,7 @@ from tagger.calibration import (
     negative_log_likelihood,
     pick_threshold,
 )
-from tagger.errors import ConfigError
+from tagger.errors import ParameterError
 
 
 def _overconfident(n: int = 2000, k: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +44,7 @@ def test_apply_temperature_keeps_argmax_and_rows_sum_to_one() -> None:
         np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-5)
         np.testing.assert_array_equal(out.argmax(axis=1), probs.argmax(axis=1))
     np.testing.assert_allclose(apply_temperature(probs, 1.0), probs, atol=1e-5)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ParameterError):
         apply_temperature(probs, 0.0)
 
 
@@ -71,7 +71,7 @@ def test_coverage_table_and_threshold() -> None:
 
 
 def test_bad_shapes_raise_config_error() -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ParameterError):
         expected_calibration_error(np.ones((3, 2)) / 2, np.array([0, 1]))
-    with pytest.raises(ConfigError):
+    with pytest.raises(ParameterError):
         fit_temperature(np.ones((2, 2)) / 2, np.array([0, 5]))

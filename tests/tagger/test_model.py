@@ -12,15 +12,18 @@ import numpy as np
 import pytest
 
 from tagger.constants import EMOTIONS, NON_EMOTION_LABELS
-from tagger.errors import ConfigError, ModelError
+from tagger.errors import ConfigError, ModelError, ParameterError
 from tagger.frontend import WindowBatch, analyse_signal
 from tagger.model import (
     DEFAULT_MODEL_PATH,
+    INPUT_SHAPES,
     ModelConfig,
     build_model,
     card_path_for,
+    file_sha256,
     load_model,
     melscal,
+    model_config_for,
     window_inputs,
 )
 from tagger.testing.signals import silence, speech_like
@@ -41,8 +44,11 @@ def _card(**overrides: Any) -> dict[str, Any]:
 
 
 def _save(model: Any, card: dict[str, Any] | None, path: Path) -> Path:
+    """Save ``model`` and ``card``, the card stamped with the file's sha256 as training does."""
     model.save(path)
     if card is not None:
+        digest = file_sha256(path)
+        card = {**card, "version": f"{card['name']}-{digest[:12]}", "sha256": digest}
         card_path_for(path).write_text(json.dumps(card), encoding="utf-8")
     return path
 
@@ -163,7 +169,7 @@ def test_label_rules() -> None:
     assert labels[0] == "angry"
     assert labels[1] == ("uncertain" if threshold > 1 / len(EMOTIONS) else EMOTIONS[0])
     assert labels[2] == "no_speech"
-    with pytest.raises(ConfigError):
+    with pytest.raises(ParameterError):
         classifier.label(probs, np.array([True]))
 
 
@@ -190,3 +196,14 @@ def test_shipped_model_contract() -> None:
     assert not batch.is_speech.all()  # the silent tail yields no-speech windows
     for label, speech in zip(labels, batch.is_speech, strict=True):
         assert (label == "no_speech") == (not speech)
+
+
+@pytest.mark.parametrize("kind", sorted(INPUT_SHAPES))
+def test_model_config_for_builds_a_model_reading_window_inputs(kind: str) -> None:
+    config = model_config_for(kind)
+    assert config.kind == kind and config.input_shape == INPUT_SHAPES[kind]
+    frames = np.zeros((2, 300, 92), dtype=np.float32)
+    x = window_inputs(config.input_name, frames=frames, features=np.zeros((2, 161), dtype=np.float32))
+    assert x.shape[1:] == config.input_shape
+    with pytest.raises(ConfigError, match="unknown model kind"):
+        model_config_for("transformer")

@@ -1,11 +1,14 @@
-"""Deterministic unit rows for catalogue tests (no audio needed)."""
+"""Deterministic unit rows for tests and benchmarks of the catalogue (no audio needed)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from catalog import UnitRows, unit_rows
+from catalog.rows import unit_rows
 from catalog.schema import EMOTIONS
+from catalog.store import UnitRows
+
+__all__ = ["make_unit"]
 
 
 def make_unit(

@@ -1,0 +1,159 @@
+"""Augmentation: perturbed log-mel windows, noise added to waveforms at a chosen SNR, and
+the noisy copies of a clip set that training mixes into each epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tagger.errors import DatasetError
+from tagger.frontend import FrontEndConfig, analyse_signal
+from tagger.model import window_inputs
+from tagger.training.config import TrainConfig
+from tagger.training.dataset import ClipSet, read_clip
+
+__all__ = [
+    "add_noise",
+    "augment_logmel",
+    "mix_at_snr",
+    "mix_noisy",
+    "noisy_inputs",
+    "speech_level",
+    "training_noise",
+]
+
+
+def augment_logmel(x: np.ndarray, rng: np.random.Generator, *, n_mels: int = 64) -> np.ndarray:
+    """Randomly perturbed copy of windows of frame rows ``(n, frames, columns)`` whose
+    first ``n_mels`` columns are log-mel dB: time shift (±1/6 window) and one time mask
+    (≤ 2/15 of the window: 40 of 300 frames) on all columns; on the log-mel columns
+    only: gain (±6 dB), noise mixed at 15–45 dB below the window peak (half of the
+    windows) and one frequency mask (≤ 8 bands). Masks are filled with the window's column means."""
+    n, n_frames, _ = x.shape
+    floor = -100.0
+    shifts = rng.integers(-n_frames // 6, n_frames // 6 + 1, size=n)
+    index = (np.arange(n_frames)[None, :] - shifts[:, None]) % n_frames
+    out = np.take_along_axis(x, index[:, :, None], axis=1)
+    mel = out[:, :, :n_mels]
+    gain = rng.uniform(-6.0, 6.0, size=(n, 1, 1)).astype(np.float32)
+    mel = np.where(mel > floor + 1e-3, mel + gain, mel)
+    noisy = np.flatnonzero(rng.random(n) < 0.5)
+    if noisy.size:
+        peak = mel[noisy].max(axis=(1, 2))
+        level = peak - rng.uniform(15.0, 45.0, size=noisy.size)
+        tilt = np.linspace(0.0, 1.0, n_mels)[None, :] * rng.uniform(-12.0, 6.0, size=(noisy.size, 1))
+        noise = (level[:, None, None] + tilt[:, None, :]).astype(np.float32)
+        # Fluctuation as a frame term plus a band term: cheap, and enough to vary the floor.
+        noise = noise + rng.normal(0.0, 2.0, size=(noisy.size, n_frames, 1)).astype(np.float32)
+        noise = noise + rng.normal(0.0, 2.0, size=(noisy.size, 1, n_mels)).astype(np.float32)
+        mixed = mel[noisy]
+        high = np.maximum(mixed, noise)
+        mel[noisy] = high + 10.0 * np.log10(1.0 + 10.0 ** (-np.abs(mixed - noise) / 10.0))
+    out[:, :, :n_mels] = mel
+    fill = out.mean(axis=1)  # (n, columns)
+    t_start = np.asarray(rng.integers(0, n_frames, size=(n,))).tolist()
+    t_len = np.asarray(rng.integers(0, round(n_frames * 2 / 15) + 1, size=(n,))).tolist()
+    f_start = np.asarray(rng.integers(0, n_mels, size=(n,))).tolist()
+    f_len = np.asarray(rng.integers(0, 9, size=(n,))).tolist()
+    for i in range(n):
+        out[i, t_start[i] : t_start[i] + t_len[i]] = fill[i]
+        f_stop = min(f_start[i] + f_len[i], n_mels)
+        if f_stop > f_start[i]:
+            out[i, :, f_start[i] : f_stop] = fill[i, f_start[i] : f_stop].mean()
+    return out.astype(np.float32, copy=False)
+
+
+def mix_noisy(
+    x: np.ndarray, x_noisy: np.ndarray | None, rng: np.random.Generator, *, fraction: float
+) -> np.ndarray:
+    """``x`` with a random ``fraction`` of its windows replaced by one of their noisy
+    versions ``x_noisy`` ``(copies, n, ...)`` (a copy of ``x`` either way)."""
+    out = np.array(x, dtype=np.float32, copy=True)
+    if x_noisy is None or len(x_noisy) == 0 or fraction <= 0:
+        return out
+    chosen = np.flatnonzero(rng.random(len(x)) < fraction)
+    copies = rng.integers(0, len(x_noisy), size=chosen.size)
+    out[chosen] = x_noisy[copies, chosen]
+    return out
+
+
+def add_noise(y: np.ndarray, rng: np.random.Generator, *, snr_db: tuple[float, float]) -> np.ndarray:
+    """``y`` (mono, float32) plus pink, brown or white noise at an SNR drawn uniformly from
+    ``snr_db`` (dB, relative to the RMS of samples above -60 dBFS), clipped to ±1."""
+    n = y.size
+    exponent = float(rng.choice([0.0, 1.0, 2.0]))  # white, pink, brown: power ∝ 1/f^exponent
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    spectrum /= np.maximum(np.arange(spectrum.size), 1) ** (exponent / 2)
+    noise: np.ndarray = np.fft.irfft(spectrum, n=n)
+    return mix_at_snr(y, noise, snr_db=float(rng.uniform(*snr_db)))
+
+
+def mix_at_snr(y: np.ndarray, noise: np.ndarray, *, snr_db: float) -> np.ndarray:
+    """``y + noise`` with ``noise`` (same length) scaled to ``snr_db`` below
+    :func:`speech_level` of ``y``, clipped to ±1, float32."""
+    unit = noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
+    mixed: np.ndarray = np.clip(y + unit * speech_level(y) / 10 ** (snr_db / 20), -1.0, 1.0)
+    return mixed.astype(np.float32)
+
+
+def speech_level(y: np.ndarray) -> float:
+    """RMS of the samples of ``y`` above -60 dBFS (the reference level for SNRs); 1e-3 when
+    none is."""
+    loud = np.abs(y) > 1e-3
+    return float(np.sqrt(np.mean(y[loud] ** 2))) if loud.any() else 1e-3
+
+
+def noisy_inputs(
+    clips: ClipSet,
+    input_name: str,
+    *,
+    copies: int,
+    snr_db: tuple[float, float],
+    seed: int,
+    config: FrontEndConfig = FrontEndConfig(),
+) -> np.ndarray:
+    """``(copies, n_windows, *input_shape)``: the model input of every window of
+    ``clips`` after :func:`add_noise` on its clip's waveform (same windows, same order)."""
+    rng = np.random.default_rng([seed, 7])
+    per_copy: list[list[np.ndarray]] = [[] for _ in range(copies)]
+    for index, path in enumerate(clips.paths):
+        mono = read_clip(path)
+        n_windows = int(np.count_nonzero(clips.clip == index))
+        for k in range(copies):
+            batch = analyse_signal(add_noise(mono, rng, snr_db=snr_db), config=config)
+            if batch is None or len(batch) != n_windows:
+                raise DatasetError(f"noisy copy of {path} does not cut into {n_windows} windows")
+            per_copy[k].append(window_inputs(input_name, frames=batch.frames, features=batch.features))
+    return np.stack([np.concatenate(parts) for parts in per_copy])
+
+
+def training_noise(
+    clips: ClipSet, config: TrainConfig, *, seed: int, cache: Path | None = None, log: Any = print
+) -> np.ndarray | None:
+    """The noisy copies of ``config`` (:func:`noisy_inputs`) for a sequence-input network,
+    else ``None``; kept beside ``cache`` (``<cache>.noisy-<input>-<copies>-<seed>.npy``)."""
+    input_name = config.model_config().input_name
+    if not (config.augment and config.noise_copies > 0 and input_name in ("melscal", "logmel", "frames")):
+        return None
+    lo, hi = config.snr_db
+    stored = None
+    if cache is not None:
+        stored = cache.with_name(
+            f"{cache.stem}.noisy-{input_name}-{config.noise_copies}-{lo:g}-{hi:g}-{seed}.npy"
+        )
+        if stored.is_file():
+            loaded: np.ndarray = np.load(stored)
+            return loaded
+    started = time.time()
+    x_noisy = noisy_inputs(clips, input_name, copies=config.noise_copies, snr_db=config.snr_db, seed=seed)
+    log(
+        f"{config.noise_copies} noisy copies of every clip ({lo:g}–{hi:g} dB SNR) "
+        f"in {time.time() - started:.0f} s"
+    )
+    if stored is not None:
+        np.save(stored, x_noisy)
+    return x_noisy

@@ -1,0 +1,206 @@
+"""What training ships: the ensemble ``.keras`` file, its JSON model card (version = name +
+sha256 of the file) and the human-readable ``MODEL_CARD.md``, with the data licence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from tagger.constants import EMOTIONS
+from tagger.frontend import FrontEndConfig
+from tagger.model import ModelConfig, file_sha256
+from tagger.training.config import TrainConfig
+from tagger.training.metrics import top_confusions
+
+__all__ = ["LICENCE", "model_card", "model_card_markdown", "recipe_dict", "save_ensemble"]
+
+
+LICENCE = {
+    "dataset": "RAVDESS speech, actors 01–20 (1,200 clips; 16 kHz mono FLAC)",
+    "licence": "CC BY-NC-SA 4.0",
+    "citation": (
+        "Livingstone S. R., Russo F. A. (2018). The Ryerson Audio-Visual Database of "
+        "Emotional Speech and Song (RAVDESS). PLoS ONE 13(5): e0196391. "
+        "https://doi.org/10.1371/journal.pone.0196391"
+    ),
+    "note": (
+        "Trained on CC BY-NC-SA 4.0 data: non-commercial use only, attribution required, "
+        "derivatives under the same licence."
+    ),
+}
+
+
+def save_ensemble(members: list[Any], path: Path) -> Any:
+    """Save one member, or the mean of several as one functional model (no Lambda)."""
+    import keras
+
+    if len(members) == 1:
+        model = members[0]
+    else:
+        inputs = keras.Input(shape=members[0].input_shape[1:], name=members[0].inputs[0].name)
+        for i, member in enumerate(members):
+            member.name = f"member_{i}"
+        outputs = keras.layers.Average(name="probs_mean")([m(inputs) for m in members])
+        model = keras.Model(inputs, outputs, name="ensemble")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return model
+
+
+def model_card(
+    model_path: Path,
+    *,
+    name: str,
+    model_config: ModelConfig,
+    recipe: TrainConfig,
+    training: dict[str, Any],
+    cv_metrics: dict[str, Any],
+    calibration: dict[str, Any],
+    windows_per_s: float | None,
+) -> dict[str, Any]:
+    """The JSON card of the model file at ``model_path``: ``version`` is
+    ``<name>-<first 12 hex of its sha256>`` and ``sha256`` the full digest, which
+    :func:`tagger.model.load_model` checks the file against. ``training``: manifest,
+    clip/window counts, actors and seed, completed here with the licence and recipe."""
+    digest = file_sha256(model_path)
+    front = FrontEndConfig()
+    return {
+        "name": name,
+        "version": f"{name}-{digest[:12]}",
+        "sha256": digest,
+        "classes": list(EMOTIONS),
+        "input": {
+            "name": model_config.input_name,
+            "shape": list(model_config.input_shape),
+            "description": _INPUT_DESCRIPTIONS.get(model_config.input_name, model_config.input_name),
+        },
+        "architecture": asdict(model_config),
+        "window_config": {
+            "window_s": front.window.window_s,
+            "hop_s": front.window.hop_s,
+            "sample_rate": front.window.sample_rate,
+            "min_fraction": front.window.min_fraction,
+        },
+        "feature_config": asdict(front.features),
+        "clip_prediction": "mean of window probabilities over speech windows (all if none)",
+        "training": {
+            **LICENCE,
+            **training,
+            "recipe": recipe_dict(recipe),
+            "trained_on": "all clips (after CV chose the recipe)",
+        },
+        "cv_metrics": cv_metrics,
+        "calibration": {
+            "temperature": calibration["temperature"],
+            "abstain_threshold": calibration["abstain_threshold"],
+            "ece_before": calibration["ece_before"],
+            "ece_after": calibration["ece_after"],
+        },
+        "windows_per_s_one_core": windows_per_s,
+        "size_bytes": model_path.stat().st_size,
+    }
+
+
+def recipe_dict(recipe: TrainConfig) -> dict[str, Any]:
+    """The recipe's knobs as recorded in cards and reports (the architecture apart)."""
+    return {k: v for k, v in asdict(recipe).items() if k != "model"}
+
+
+def model_card_markdown(card: dict[str, Any]) -> str:
+    """Human-readable model card (``MODEL_CARD.md``) rendered from the JSON card."""
+    cv = card["cv_metrics"]
+    recipe = card["training"]["recipe"]
+    arch = card["architecture"]
+    cal = card["calibration"]
+    std = cv["fold_std"]
+    speed = card.get("windows_per_s_one_core")
+    return "\n".join(
+        [
+            f"# Model card: {card['name']}",
+            "",
+            f"Version `{card['version']}` (`default.keras`, {card['size_bytes'] / 1e6:.2f} MB; "
+            "machine-readable card: `default.card.json`).",
+            "",
+            "## What it does",
+            "",
+            "Classifies each 3 s window of audio (hop 1 s, 16 kHz mono) into one of eight "
+            f"acted emotions: {', '.join(card['classes'])}. Input: {card['input']['description']}, "
+            f"shape {tuple(card['input']['shape'])}. Output: calibrated probabilities "
+            f"(temperature {cal['temperature']:.2f}). Windows whose top probability is below "
+            f"{cal['abstain_threshold']:.1f} are labelled `uncertain`; windows without speech "
+            "are labelled `no_speech` by the front end.",
+            "",
+            f"Architecture: {_ARCHITECTURE_NOTES.get(arch['kind'], arch['kind'])}; the mean of "
+            f"{recipe['n_members']} such networks trained with different seeds. How the recipe was "
+            "chosen: `docs/model/experiments.md`.",
+            "",
+            "## Intended use",
+            "",
+            "Coarse, time-coded emotion tags over the speech of a video library, for search and "
+            "aggregate profiles (share of time per emotion). Not for decisions about individual "
+            "people, not for clinical, hiring, security or lie-detection use.",
+            "",
+            "## How good it is",
+            "",
+            "Speaker-independent 5-fold cross-validation on RAVDESS actors 01–20 (no actor in "
+            "both training and test folds), clip = mean of its speech windows:",
+            "",
+            f"- clip accuracy {100 * cv['clip_accuracy']:.1f}% (± {100 * std['accuracy']:.1f} "
+            f"across folds), macro-F1 {100 * cv['macro_f1']:.1f}%, UAR {100 * cv['uar']:.1f}%, "
+            f"window accuracy {100 * (cv['window_accuracy'] or 0):.1f}%; chance is 12.5%.",
+            f"- calibration: ECE {100 * cal['ece_before']:.1f}% before, "
+            f"{100 * cal['ece_after']:.1f}% after temperature scaling.",
+            *([f"- speed: {speed:.0f} windows/s for the model alone on one CPU core."] if speed else []),
+            "",
+            "What the accuracy means: on new speakers saying short acted sentences in studio "
+            "conditions, about that share of clips gets the acted label. On spontaneous, "
+            "noisy, music-laden or far-field video audio expect clearly less; treat the tags as "
+            "soft evidence and use the probabilities. Full report: `docs/model/report.md`.",
+            "",
+            "## Limits",
+            "",
+            "- Acted, North-American English speech of 20 professional actors (10 female, 10 "
+            "male), two fixed sentences; other languages, accents, ages and natural emotion are "
+            "out of distribution.",
+            "- Eight categories only; mixed, subtle or other emotions are forced into them or "
+            "end up `uncertain`. Most frequent cross-validation confusions: "
+            f"{top_confusions(cv['confusion'])}.",
+            "- Trained on 3 s windows: very short utterances and overlapping speakers are not "
+            "handled specially.",
+            "",
+            "## Training data and licence",
+            "",
+            f"{card['training']['dataset']}. Licence: {card['training']['licence']}. "
+            f"{card['training']['note']}",
+            "",
+            f"Citation: {card['training']['citation']}",
+            "",
+            "Reproduce: `python -m tagger.training --manifest ../shared/corpora/ravdess/manifest.tsv "
+            "--folds ../shared/corpora/ravdess/folds.tsv --out tagger/models --filename default "
+            f"--report-dir docs/model --kind {arch['kind']} --epochs {recipe['epochs']} "
+            f"--members {recipe['n_members']} --seed {card['training']['seed']}`.",
+            "",
+        ]
+    )
+
+
+_ARCHITECTURE_NOTES = {
+    "melscal_cnn": (
+        "1-D CNN over 75 steps of 40 ms (3 conv blocks of 48/64/96 channels with batch norm and "
+        "max-pooling, mean and max over time, dropout, softmax), trained with AdamW, class "
+        "weights and augmentation (noise added to the waveform at 0–30 dB SNR, time shift, "
+        "gain, time and band masks)"
+    ),
+    "aggregate_mlp": "MLP over the 161 per-window aggregates",
+    "logmel_cnn": "1-D CNN over log-mel frames",
+    "frames_cnn": "1-D CNN over all frame features",
+}
+
+_INPUT_DESCRIPTIONS = {
+    "melscal": "tagger.model.melscal(WindowBatch.frames): 64 log-mel dB, 7 scalars, log f0",
+    "logmel": "log-mel dB frames of a window: WindowBatch.frames[:, :, :64]",
+    "frames": "all frame features of a window: WindowBatch.frames",
+    "features": "per-window aggregates: WindowBatch.features",
+}

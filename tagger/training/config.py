@@ -1,0 +1,136 @@
+"""Training options in one place: the recipe (:class:`TrainConfig`), one run (:class:`TrainOptions`),
+and the command-line flags both ``python -m tagger.training`` and ``emotag train`` accept.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tagger.model import INPUT_SHAPES, ModelConfig, model_config_for
+
+__all__ = ["TrainConfig", "TrainOptions", "add_train_arguments", "options_from_args"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training recipe of a Keras model (``model``) or of the SVM baseline.
+
+    ``epochs`` / ``batch_size`` / ``learning_rate`` / ``weight_decay`` (AdamW; Adam when
+    0) for our models, the rate warmed up linearly from 1/25 over ``warmup_fraction`` of
+    the steps, then cosine-decayed to 0; ``augment``
+    applies SpecAugment-style masks, gain, noise mixing and time shifts to log-mel
+    windows; ``class_weighting`` balances classes by inverse frequency;
+    ``noise_copies`` noisy versions of every clip (pink, brown or white noise added to
+    the waveform at ``snr_db`` uniform, re-analysed by the front end) replace the clean
+    window in a random ``noisy_fraction`` of each epoch's windows. ``n_members``
+    models with different seeds are averaged into one shipped model.
+    """
+
+    model: ModelConfig | None = None  # None: the shipped architecture, ModelConfig()
+    epochs: int = 80
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_fraction: float = 0.1
+    augment: bool = True
+    class_weighting: bool = True
+    n_members: int = 3
+    noise_copies: int = 2
+    noisy_fraction: float = 0.5
+    snr_db: tuple[float, float] = (0.0, 30.0)
+    paper_epochs: int = 300
+    paper_batch_size: int = 16
+    paper_learning_rate: float = 1e-5
+
+    def model_config(self) -> ModelConfig:
+        return self.model if self.model is not None else ModelConfig()
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """One training run: what to read, where to write, and the recipe.
+
+    - ``manifest``: TSV with ``path`` (relative to its folder), ``emotion`` and ``actor``
+    - ``folds``: TSV ``actor -> fold``; ``None``: ``folds.tsv`` beside the manifest when
+      there is one, else actors round-robin over 5 folds (:meth:`folds_path`)
+    - ``out_dir``: gets ``<model_filename>.keras``, ``.card.json`` and ``MODEL_CARD.md``;
+      ``report_dir`` (default ``out_dir``) gets ``report.md``, ``report.json`` and
+      ``confusion.png``
+    - ``baselines``: also evaluate the seed paper's method (grouped and random split) and
+      the SVM; ``cache``: an ``.npz`` of extracted windows to reuse / create;
+      ``benchmark``: measure the model's windows/s on one core for the card
+    """
+
+    manifest: Path
+    out_dir: Path
+    folds: Path | None = None
+    report_dir: Path | None = None
+    model_filename: str = "model"
+    name: str = "emotag-ravdess"
+    seed: int = 0
+    recipe: TrainConfig = field(default_factory=TrainConfig)
+    baselines: bool = True
+    cache: Path | None = None
+    benchmark: bool = True
+
+    def folds_path(self) -> Path | None:
+        """The folds file this run uses (see the class docstring), or ``None``."""
+        if self.folds is not None:
+            return Path(self.folds)
+        beside = Path(self.manifest).parent / "folds.tsv"
+        return beside if beside.is_file() else None
+
+    def reports_path(self) -> Path:
+        return Path(self.report_dir) if self.report_dir is not None else Path(self.out_dir)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the training flags (the fields of :class:`TrainOptions` and the recipe knobs
+    of :class:`TrainConfig`) to ``parser``; read them back with :func:`options_from_args`."""
+    recipe = TrainConfig()
+    parser.add_argument("--manifest", required=True, type=Path, help="TSV with path, emotion, actor")
+    parser.add_argument(
+        "--folds", type=Path, help="TSV actor -> fold (default: folds.tsv beside the manifest, else 5 folds)"
+    )
+    parser.add_argument("--out", required=True, type=Path, help="folder for the .keras file and card")
+    parser.add_argument("--report-dir", type=Path, help="folder for report.md/json/png (default: --out)")
+    parser.add_argument("--filename", default="model", help="model file stem (default: model)")
+    parser.add_argument("--name", default="emotag-ravdess", help="model name, the version's prefix")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kind", default="melscal_cnn", choices=sorted(INPUT_SHAPES))
+    parser.add_argument("--epochs", type=int, default=recipe.epochs)
+    parser.add_argument("--lr", type=float, default=recipe.learning_rate, help="peak learning rate")
+    parser.add_argument("--weight-decay", type=float, default=recipe.weight_decay)
+    parser.add_argument("--members", type=int, default=recipe.n_members, help="seeds averaged")
+    parser.add_argument("--paper-epochs", type=int, default=recipe.paper_epochs)
+    parser.add_argument("--no-baselines", action="store_true", help="skip the paper and SVM rows")
+    parser.add_argument("--no-benchmark", action="store_true", help="skip the windows/s measurement")
+    parser.add_argument("--cache", type=Path, help=".npz cache of extracted windows")
+
+
+def options_from_args(args: argparse.Namespace) -> TrainOptions:
+    """The :class:`TrainOptions` of flags added by :func:`add_train_arguments`."""
+    recipe = replace(
+        TrainConfig(),
+        model=model_config_for(args.kind),
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        weight_decay=args.weight_decay,
+        n_members=args.members,
+        paper_epochs=args.paper_epochs,
+    )
+    return TrainOptions(
+        manifest=Path(args.manifest),
+        out_dir=Path(args.out),
+        folds=args.folds,
+        report_dir=args.report_dir,
+        model_filename=args.filename,
+        name=args.name,
+        seed=args.seed,
+        recipe=recipe,
+        baselines=not args.no_baselines,
+        cache=args.cache,
+        benchmark=not args.no_benchmark,
+    )

@@ -1,0 +1,1 @@
+"""Tests of tagger.training, one file per module."""

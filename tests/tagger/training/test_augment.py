@@ -1,0 +1,43 @@
+"""Noise at a chosen SNR, and the share of noisy windows per epoch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tagger.testing.signals import speech_like
+from tagger.training.augment import add_noise, augment_logmel, mix_noisy
+
+
+def test_add_noise_hits_the_requested_snr() -> None:
+    rng = np.random.default_rng(3)
+    y = speech_like(3.0, seed=3)
+    for _ in range(5):
+        noisy = add_noise(y, rng, snr_db=(10.0, 10.0))
+        noise = noisy - y
+        loud = np.abs(y) > 1e-3
+        snr = 10 * np.log10(np.mean(y[loud] ** 2) / np.mean(noise**2))
+        assert noisy.dtype == np.float32 and noisy.shape == y.shape
+        assert abs(snr - 10.0) < 0.5
+
+
+def test_mix_noisy_swaps_the_requested_share_of_windows() -> None:
+    rng = np.random.default_rng(0)
+    x = np.zeros((2000, 3, 2), dtype=np.float32)
+    x_noisy = np.stack([np.full_like(x, 1.0), np.full_like(x, 2.0)])
+    mixed = mix_noisy(x, x_noisy, rng, fraction=0.5)
+    per_window = mixed[:, 0, 0]
+    assert set(np.unique(per_window)) == {0.0, 1.0, 2.0}
+    assert 0.45 < np.mean(per_window > 0) < 0.55
+    assert np.all(x == 0.0)  # the input is not modified
+    np.testing.assert_array_equal(mix_noisy(x, None, rng, fraction=0.5), x)
+
+
+def test_augment_logmel_keeps_shape_and_leaves_the_input_alone() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(-40.0, 5.0, size=(16, 300, 92)).astype(np.float32)
+    before = x.copy()
+    out = augment_logmel(x, np.random.default_rng(2))
+    assert out.shape == x.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(x, before)
+    assert not np.allclose(out, x)
+    np.testing.assert_array_equal(augment_logmel(x, np.random.default_rng(2)), out)  # seeded
