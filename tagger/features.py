@@ -26,6 +26,9 @@ __all__ = [
     "aggregate_windows",
     "frame_feature_names",
     "frame_features",
+    "mel_filterbank",
+    "mfcc_from_logmel",
+    "power_to_db",
     "silence_frame",
     "window_feature_names",
 ]
