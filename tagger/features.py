@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
@@ -27,6 +26,9 @@ __all__ = [
     "aggregate_windows",
     "frame_feature_names",
     "frame_features",
+    "mel_filterbank",
+    "mfcc_from_logmel",
+    "power_to_db",
     "silence_frame",
     "window_feature_names",
 ]
@@ -177,17 +179,15 @@ def frame_features(y: np.ndarray, *, config: FeatureConfig = FeatureConfig()) ->
 
 
 @functools.cache
-def _analysis_tables(
-    config: FeatureConfig,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _analysis_tables(config: FeatureConfig) -> _Tables:
     window = np.hanning(config.frame_length + 2)[1:-1].astype(np.float32)  # no zero ends
-    mel_basis = librosa.filters.mel(
-        sr=config.sample_rate,
+    mel_basis = mel_filterbank(
+        sample_rate=config.sample_rate,
         n_fft=config.n_fft,
         n_mels=config.n_mels,
-        fmin=config.fmin_hz,
-        fmax=config.fmax_hz,
-    ).astype(np.float32)
+        fmin_hz=config.fmin_hz,
+        fmax_hz=config.fmax_hz,
+    )
     # Autocorrelation of the analysis window, to undo its taper (Boersma 1993).
     window_power = np.abs(np.fft.rfft(window, n=config.n_fft)) ** 2
     window_acf = np.fft.irfft(window_power, n=config.n_fft)
@@ -200,13 +200,118 @@ def _analysis_tables(
     # ...and a high-pass below the lowest f0, so rumble and 1/f noise do not look periodic.
     high_pass = np.clip((freqs - 0.5 * config.f0_min_hz) / (0.5 * config.f0_min_hz), 0.0, 1.0)
     voicing_band = (low_pass * high_pass).astype(np.float32)
-    return window, mel_basis, window_acf, voicing_band
+    # Bins above the last non-zero one add only zeros to the autocorrelation.
+    n_band = int(np.flatnonzero(voicing_band)[-1]) + 1
+    freqs_f32 = freqs.astype(np.float32)
+    mel_bands = []
+    for weights in mel_basis:
+        nonzero = np.flatnonzero(weights)
+        start, stop = int(nonzero[0]), int(nonzero[-1]) + 1
+        mel_bands.append((start, stop, np.ascontiguousarray(weights[start:stop])))
+    khz = freqs / 1000.0
+    return _Tables(
+        window=window,
+        mel_bands=tuple(mel_bands),
+        window_acf=window_acf,
+        voicing_band=voicing_band[:n_band],
+        freqs=freqs_f32,
+        freqs_khz=khz.astype(np.float32),
+        freqs_khz2=(khz**2).astype(np.float32),
+    )
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Per-config constants of the frame analysis (computed once, see _analysis_tables)."""
+
+    window: np.ndarray  # (frame_length,) float32 Hann, no zero ends
+    mel_bands: tuple[tuple[int, int, np.ndarray], ...]  # per mel band: first bin, stop bin, weights
+    window_acf: np.ndarray  # (n_fft,) float32, normalised autocorrelation of the window
+    voicing_band: np.ndarray  # (n_band,) float32 band weights, zero beyond
+    freqs: np.ndarray  # (n_fft // 2 + 1,) float32 bin frequencies, Hz
+    freqs_khz: np.ndarray  # (n_fft // 2 + 1,) float32, kHz
+    freqs_khz2: np.ndarray  # (n_fft // 2 + 1,) float32, kHz^2
+
+
+def mel_filterbank(
+    *, sample_rate: int, n_fft: int, n_mels: int, fmin_hz: float, fmax_hz: float
+) -> np.ndarray:
+    """Slaney-style mel filterbank, shape ``(n_mels, n_fft // 2 + 1)`` float32.
+
+    Triangles on Slaney's mel scale (linear below 1 kHz, logarithmic above), each
+    normalised to unit area in Hz (``norm="slaney"``): the same arithmetic, step by
+    step, as ``librosa.filters.mel(htk=False, norm="slaney")``, so the log-mel the
+    shipped model was trained on is reproduced without importing librosa (whose
+    numba kernels compile on first use).
+    """
+    fft_freqs = np.fft.rfftfreq(n=n_fft, d=1.0 / sample_rate)
+    mel_points = np.linspace(_hz_to_mel(fmin_hz), _hz_to_mel(fmax_hz), n_mels + 2)
+    mel_freqs = _mel_to_hz(mel_points)
+    spacing = np.diff(mel_freqs)
+    ramps = np.subtract.outer(mel_freqs, fft_freqs)
+    weights = np.zeros((n_mels, n_fft // 2 + 1), dtype=np.float32)
+    for i in range(n_mels):
+        lower = -ramps[i] / spacing[i]
+        upper = ramps[i + 2] / spacing[i + 1]
+        weights[i] = np.maximum(0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_freqs[2 : n_mels + 2] - mel_freqs[:n_mels]))[:, np.newaxis]
+    return weights
+
+
+_MEL_F_SP = 200.0 / 3  # Hz per mel below 1 kHz (Slaney)
+_MEL_MIN_LOG_HZ = 1000.0
+_MEL_MIN_LOG_MEL = _MEL_MIN_LOG_HZ / _MEL_F_SP
+_MEL_LOGSTEP = np.log(6.4) / 27.0
+
+
+def _hz_to_mel(hz: float) -> float:
+    if hz >= _MEL_MIN_LOG_HZ:
+        return float(_MEL_MIN_LOG_MEL + np.log(hz / _MEL_MIN_LOG_HZ) / _MEL_LOGSTEP)
+    return hz / _MEL_F_SP
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    hz = _MEL_F_SP * mels
+    log_part = mels >= _MEL_MIN_LOG_MEL
+    hz[log_part] = _MEL_MIN_LOG_HZ * np.exp(_MEL_LOGSTEP * (mels[log_part] - _MEL_MIN_LOG_MEL))
+    return hz
+
+
+def power_to_db(power: np.ndarray, *, amin: float = _POWER_FLOOR) -> np.ndarray:
+    """``10 * log10(max(amin, power))`` in the input's dtype: librosa's
+    ``power_to_db(ref=1.0, top_db=None)``."""
+    decibels: np.ndarray = 10.0 * np.log10(np.maximum(amin, power))
+    return decibels
+
+
+def mfcc_from_logmel(logmel: np.ndarray, *, n_mfcc: int) -> np.ndarray:
+    """MFCCs of log-mel rows ``(n, n_mels)`` -> ``(n, n_mfcc)``: orthonormal DCT-II
+    along the mel axis, no liftering (librosa's ``feature.mfcc(S=...)`` defaults)."""
+    coefficients: np.ndarray = scipy.fft.dct(logmel, type=2, norm="ortho", axis=1)[:, :n_mfcc]
+    return coefficients
+
+
+def _mel_project(power: np.ndarray, bands: tuple[tuple[int, int, np.ndarray], ...]) -> np.ndarray:
+    """Mel band powers ``(n, n_mels)`` float32 of power spectra ``(n, n_bins)``.
+
+    Each triangle spans 5–45 of the 513 bins, so a dot product over its own bins is
+    ~25x less work than the dense ``(n, 513) x (513, 64)`` product, and without BLAS,
+    whose rounding may depend on the number of rows (thread splits, edge kernels): a
+    row's result never depends on how the track was chunked.
+    """
+    mel = np.empty((power.shape[0], len(bands)), dtype=np.float32)
+    for band, (start, stop, weights) in enumerate(bands):
+        mel[:, band] = np.einsum("tf,f->t", power[:, start:stop], weights)
+    return mel
 
 
 def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
-    """Features of frames shape ``(n, frame_length)`` -> ``(n, n_frame_features)`` float32."""
-    window, mel_basis, window_acf, voicing_band = _analysis_tables(config)
-    freqs = np.fft.rfftfreq(config.n_fft, d=1.0 / config.sample_rate).astype(np.float32)
+    """Features of frames shape ``(n, frame_length)`` -> ``(n, n_frame_features)`` float32.
+
+    One real FFT per frame, shared by the log-mel/MFCC, the spectral shape and the
+    autocorrelation that gives voicing and f0.
+    """
+    tables = _analysis_tables(config)
     sr = config.sample_rate
     n = frames.shape[0]
 
@@ -215,25 +320,36 @@ def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
     signs = np.signbit(frames)
     zcr = np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1) / (config.frame_length - 1)
 
-    spectrum = scipy.fft.rfft(frames * window, n=config.n_fft, axis=1)
-    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)  # (n, n_fft//2+1)
+    # Windowed frames written straight into the zero-padded FFT input (no extra copy).
+    padded = np.zeros((n, config.n_fft), dtype=np.float32)
+    np.multiply(frames, tables.window, out=padded[:, : config.frame_length])
+    spectrum = scipy.fft.rfft(padded, axis=1)
+    power = spectrum.real**2 + spectrum.imag**2  # (n, n_fft//2+1) float32
     magnitude = np.sqrt(power)
 
-    # einsum without BLAS: each row's result is independent of how many rows are
-    # in the batch, which keeps features bit-identical under any chunking.
-    mel = np.einsum("tf,mf->tm", power, mel_basis, optimize=False)
-    logmel = librosa.power_to_db(mel, ref=1.0, amin=_POWER_FLOOR, top_db=None)
-    mfcc = librosa.feature.mfcc(S=logmel.T, n_mfcc=config.n_mfcc).T
-    centroid, bandwidth, rolloff, flatness = _spectral_shape(magnitude, power, freqs)
+    logmel = power_to_db(_mel_project(power, tables.mel_bands))
+    mfcc = mfcc_from_logmel(logmel, n_mfcc=config.n_mfcc)
+    # Per-row reductions (einsum, not BLAS: rows stay independent of the batch size).
+    moments = np.stack(
+        [
+            magnitude.sum(axis=1),
+            np.einsum("tf,f->t", magnitude, tables.freqs_khz),
+            np.einsum("tf,f->t", magnitude, tables.freqs_khz2),
+        ],
+        axis=1,
+    )
+    centroid, bandwidth, rolloff, flatness = _spectral_shape(magnitude, power, moments, tables.freqs)
 
     # Normalised autocorrelation (via the power spectrum below voicing_band_hz, where
     # voice harmonics live and broadband noise matters least), window-corrected.
-    acf = scipy.fft.irfft(power * voicing_band, n=config.n_fft, axis=1)
+    n_band = tables.voicing_band.shape[0]
+    acf = scipy.fft.irfft(power[:, :n_band] * tables.voicing_band, n=config.n_fft, axis=1)
     lag_min = int(np.floor(sr / config.f0_max_hz))
     lag_max = int(np.ceil(sr / config.f0_min_hz))
     energy = np.maximum(acf[:, :1], 1e-12)
     # One lag either side of the search range, to tell a real peak from a slope.
-    normalised = acf[:, lag_min - 1 : lag_max + 2] / energy / window_acf[lag_min - 1 : lag_max + 2]
+    window_acf = tables.window_acf[lag_min - 1 : lag_max + 2]
+    normalised = acf[:, lag_min - 1 : lag_max + 2] / energy / window_acf
     normalised = np.minimum(normalised, 1.0)
     inner = normalised[:, 1:-1]
     # Praat's octave cost: among near-equal peaks prefer the shortest lag (highest f0),
@@ -252,21 +368,22 @@ def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
 
 
 def _spectral_shape(
-    magnitude: np.ndarray, power: np.ndarray, freqs: np.ndarray
+    magnitude: np.ndarray, power: np.ndarray, moments: np.ndarray, freqs: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Spectral centroid, bandwidth (p=2), 85 % roll-off (Hz) and flatness per frame.
 
     Same definitions as librosa's ``spectral_centroid/bandwidth/rolloff/flatness``
     (magnitude weights, L1-normalised per frame; flatness of the power spectrum with
-    ``amin=1e-10``), computed in one pass over ``(n_frames, n_bins)`` arrays; librosa's
-    per-call normalisation was 40 % of feature time.
+    ``amin=1e-10``). Centroid and bandwidth come from the magnitude's first three
+    moments ``moments`` ``(n, 3)`` (sum, sum of f, sum of f^2, f in kHz): one matrix
+    product instead of three passes over ``(n_frames, n_bins)``.
     """
-    total = magnitude.sum(axis=1, dtype=np.float64)
+    total = moments[:, 0].astype(np.float64)
     safe = np.where(total > 0, total, 1.0)
-    weights = magnitude / safe[:, None].astype(np.float32)
-    centroid = np.einsum("tf,f->t", weights, freqs)  # not BLAS: rows stay batch-independent
-    spread = (freqs[None, :] - centroid[:, None]) ** 2
-    bandwidth = np.sqrt(np.einsum("tf,tf->t", weights, spread))
+    mean_khz = moments[:, 1] / safe
+    variance_khz2 = np.maximum(moments[:, 2] / safe - mean_khz**2, 0.0)
+    centroid = 1000.0 * mean_khz
+    bandwidth = 1000.0 * np.sqrt(variance_khz2)
     cumulative = np.cumsum(magnitude, axis=1)
     first = np.argmax(cumulative >= 0.85 * cumulative[:, -1:], axis=1)
     rolloff = freqs[first]

@@ -7,12 +7,13 @@ sees exactly what inference sees.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import librosa
 import numpy as np
+import soxr
 
 from tagger.constants import SAMPLE_RATE
 from tagger.errors import ConfigError
@@ -21,7 +22,15 @@ from tagger.media import MediaInfo, stream_audio
 from tagger.speech import SpeechConfig, detect_speech
 from tagger.windows import Window, WindowConfig, Windower, kept_window_count
 
-__all__ = ["FrontEndConfig", "WindowBatch", "analyse_chunks", "analyse_file", "analyse_signal", "make_batch"]
+__all__ = [
+    "FrontEndConfig",
+    "WindowBatch",
+    "analyse_chunks",
+    "analyse_file",
+    "analyse_signal",
+    "make_batch",
+    "resample",
+]
 
 
 @dataclass(frozen=True)
@@ -127,10 +136,29 @@ def analyse_signal(
     if mono.ndim != 1:
         raise ConfigError(f"signal must be (n,) or (channels, n), got shape {np.shape(y)}")
     target = config.window.sample_rate
-    if sample_rate != target:
-        mono = librosa.resample(mono, orig_sr=sample_rate, target_sr=target).astype(np.float32)
+    mono = resample(mono, orig_sr=sample_rate, target_sr=target)
     batches = list(analyse_chunks([mono], config=config))
     return WindowBatch.concatenate(batches) if batches else None
+
+
+def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Mono float32 ``y`` (shape ``(n,)``) at ``orig_sr`` Hz -> ``(ceil(n * target_sr / orig_sr),)``
+    float32 at ``target_sr`` Hz; ``y`` itself when the rates are equal.
+
+    libsoxr's high-quality preset, trimmed or zero-padded to the exact length: what
+    ``librosa.resample`` (default ``res_type="soxr_hq"``) returns, bit for bit, so the
+    training clips (resampled that way) and inference agree, without importing librosa.
+    """
+    if orig_sr <= 0 or target_sr <= 0:
+        raise ConfigError(f"sample rates must be positive, got {orig_sr} and {target_sr}")
+    samples = np.asarray(y, dtype=np.float32)
+    if orig_sr == target_sr:
+        return samples
+    n_out = math.ceil(samples.shape[0] * float(target_sr) / orig_sr)
+    resampled = np.asarray(soxr.resample(samples, orig_sr, target_sr, quality="soxr_hq"), dtype=np.float32)
+    if resampled.shape[0] >= n_out:
+        return resampled[:n_out]
+    return np.pad(resampled, (0, n_out - resampled.shape[0]))
 
 
 def analyse_file(

@@ -16,7 +16,7 @@ import numpy as np
 
 from tagger.constants import EMOTIONS, SAMPLE_RATE
 from tagger.errors import ConfigError
-from tagger.frontend import FrontEndConfig, WindowBatch, analyse_chunks, analyse_file
+from tagger.frontend import FrontEndConfig, WindowBatch, analyse_chunks, analyse_file, resample
 from tagger.media import MediaInfo, decode_time_limit
 from tagger.segments import Profile, Segment, merge_segments, owned_spans, profile, smooth_labels
 
@@ -144,15 +144,10 @@ def tag_signal(
     config: TagConfig = TagConfig(),
 ) -> TrackTags:
     """Tag an in-memory mono signal ``y`` (shape ``(n,)``) at ``sample_rate`` Hz."""
-    if sample_rate != config.frontend.window.sample_rate:
-        import librosa
-
-        y = librosa.resample(
-            np.asarray(y, dtype=np.float32),
-            orig_sr=sample_rate,
-            target_sr=config.frontend.window.sample_rate,
-        )
-    batches = analyse_chunks([np.asarray(y, dtype=np.float32)], config=config.frontend)
+    mono = resample(
+        np.asarray(y, dtype=np.float32), orig_sr=sample_rate, target_sr=config.frontend.window.sample_rate
+    )
+    batches = analyse_chunks([mono], config=config.frontend)
     return tag_batches(batches, classifier=classifier, config=config)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,9 +16,14 @@ from tagger.features import (
     aggregate_windows,
     frame_feature_names,
     frame_features,
+    mel_filterbank,
+    mfcc_from_logmel,
+    power_to_db,
     silence_frame,
     window_feature_names,
 )
+from tagger.frontend import resample
+from tagger.model import window_inputs
 from tagger.testing import signals
 
 COLS = FrameColumns(FeatureConfig())
@@ -80,3 +87,115 @@ def test_window_aggregate_of_a_tone_reports_its_pitch() -> None:
     names = window_feature_names()
     assert np.exp(vector[names.index("log_f0_mean")]) == pytest.approx(150.0, rel=0.03)
     assert vector[names.index("voiced_fraction")] > 0.95
+
+
+# --- Equivalence with librosa, which the shipped model's features were computed with ---
+# tagger.features reimplements librosa's mel filterbank, power_to_db and MFCC (so the
+# inference path never imports librosa/numba); these pin the numbers to librosa's.
+# Tolerances measured on the signals below: log-mel ≤ 8e-6 dB, MFCC ≤ 7e-5, centroid
+# and bandwidth ≤ 3e-3 Hz (float32 sums in a different order); asserted with margin.
+LOGMEL_TOL_DB = 1e-4
+MFCC_TOL = 1e-3
+SHAPE_TOL_HZ = 1e-2
+
+
+def test_mel_filterbank_is_librosas() -> None:
+    import librosa
+
+    cfg = FeatureConfig()
+    ours = mel_filterbank(
+        sample_rate=cfg.sample_rate,
+        n_fft=cfg.n_fft,
+        n_mels=cfg.n_mels,
+        fmin_hz=cfg.fmin_hz,
+        fmax_hz=cfg.fmax_hz,
+    )
+    theirs = librosa.filters.mel(
+        sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin_hz, fmax=cfg.fmax_hz
+    ).astype(np.float32)
+    assert ours.dtype == np.float32
+    assert np.array_equal(ours, theirs)
+
+
+def test_power_to_db_and_mfcc_are_librosas() -> None:
+    import librosa
+
+    rng = np.random.default_rng(11)
+    power = (rng.random((500, 64)) ** 6).astype(np.float32)
+    power[:5] = 0.0  # digital silence hits the floor
+    logmel = power_to_db(power)
+    assert np.array_equal(logmel, librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None))
+    theirs = librosa.feature.mfcc(S=logmel.T, n_mfcc=20).T
+    assert np.max(np.abs(mfcc_from_logmel(logmel, n_mfcc=20) - theirs)) <= 1e-5
+
+
+def librosa_reference(y: np.ndarray) -> np.ndarray:
+    """Frame features as computed before librosa left the inference path: log-mel via
+    ``librosa.filters.mel`` + dense product + ``librosa.power_to_db``, MFCC via
+    ``librosa.feature.mfcc``, centroid/bandwidth as L1-normalised magnitude moments.
+    The other columns (rms, zcr, roll-off, flatness, voicing, f0) come from code that
+    did not change and are taken from :func:`frame_features`."""
+    import librosa
+    import scipy.fft
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    cfg = FeatureConfig()
+    ours = frame_features(y)
+    half = cfg.frame_length // 2
+    padded = np.pad(np.asarray(y, dtype=np.float32), (half, half + cfg.hop_length))
+    frames = sliding_window_view(padded, cfg.frame_length)[:: cfg.hop_length][: ours.shape[0]]
+    window = np.hanning(cfg.frame_length + 2)[1:-1].astype(np.float32)
+    spectrum = scipy.fft.rfft(frames * window, n=cfg.n_fft, axis=1)
+    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
+    magnitude = np.sqrt(power)
+    basis = librosa.filters.mel(
+        sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin_hz, fmax=cfg.fmax_hz
+    ).astype(np.float32)
+    logmel = librosa.power_to_db(np.einsum("tf,mf->tm", power, basis), ref=1.0, amin=1e-10, top_db=None)
+    freqs = np.fft.rfftfreq(cfg.n_fft, d=1.0 / cfg.sample_rate).astype(np.float32)
+    total = magnitude.sum(axis=1, dtype=np.float64)
+    weights = magnitude / np.where(total > 0, total, 1.0)[:, None].astype(np.float32)
+    centroid = weights @ freqs
+    bandwidth = np.sqrt(np.einsum("tf,tf->t", weights, (freqs[None, :] - centroid[:, None]) ** 2))
+    reference = ours.copy()
+    reference[:, COLS.logmel] = logmel
+    reference[:, COLS.mfcc] = librosa.feature.mfcc(S=logmel.T, n_mfcc=cfg.n_mfcc).T
+    reference[:, COLS.centroid] = centroid
+    reference[:, COLS.bandwidth] = bandwidth
+    return reference
+
+
+def realistic_signals() -> dict[str, np.ndarray]:
+    """Seeded speech-like babble in noise, a tone, and a few RAVDESS clips when present."""
+    found = {
+        "speech_like": signals.speech_like(12.0, seed=21) + signals.pink_noise(12.0, amplitude=0.01, seed=22),
+        "tone": signals.tone(3.0, freq_hz=220.0),
+    }
+    corpus = Path("/work/shared/corpora/ravdess/audio")
+    if corpus.is_dir():
+        import soundfile
+
+        for clip in sorted(corpus.glob("Actor_0[1-2]/*.flac"))[::30][:3]:
+            samples, rate = soundfile.read(clip, dtype="float32", always_2d=True)
+            found[clip.name] = resample(samples.mean(axis=1), orig_sr=rate, target_sr=16_000)
+    return found
+
+
+@pytest.mark.parametrize("name", list(realistic_signals()))
+def test_frame_features_match_librosa_and_model_input_is_unchanged(name: str) -> None:
+    y = realistic_signals()[name]
+    ours, reference = frame_features(y), librosa_reference(y)
+    assert np.max(np.abs(ours[:, COLS.logmel] - reference[:, COLS.logmel])) <= LOGMEL_TOL_DB
+    assert np.max(np.abs(ours[:, COLS.mfcc] - reference[:, COLS.mfcc])) <= MFCC_TOL
+    for column in (COLS.centroid, COLS.bandwidth):
+        assert np.max(np.abs(ours[:, column] - reference[:, column])) <= SHAPE_TOL_HZ
+    # The shipped model's input, on 3 s windows of these frames.
+    n_windows = ours.shape[0] // 300
+    assert n_windows >= 1
+    shape = (n_windows, 300, ours.shape[1])
+    for input_name in ("melscal", "logmel", "frames"):
+        new = window_inputs(input_name, frames=ours[: n_windows * 300].reshape(shape), features=np.zeros(1))
+        old = window_inputs(
+            input_name, frames=reference[: n_windows * 300].reshape(shape), features=np.zeros(1)
+        )
+        np.testing.assert_allclose(new, old, rtol=1e-5, atol=LOGMEL_TOL_DB)

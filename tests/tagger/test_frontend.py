@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tagger.features import window_feature_names
-from tagger.frontend import FrontEndConfig, WindowBatch, analyse_file, analyse_signal
+from tagger.frontend import FrontEndConfig, WindowBatch, analyse_file, analyse_signal, resample
 from tagger.media import stream_audio
 
 MakeMedia = Callable[[str], Path]
@@ -58,3 +58,36 @@ def test_batches_are_bounded(make_media: MakeMedia) -> None:
 def test_corpus_speech_in_a_video_is_found(make_media: MakeMedia, corpus: Path) -> None:
     batch = collect(make_media("speech"))
     assert batch.is_speech.mean() > 0.7
+
+
+def test_front_end_imports_neither_librosa_nor_numba() -> None:
+    """Workers must not pay librosa's imports and numba's compile-on-first-use: a fresh
+    process runs the front end (16 kHz and resampled 48 kHz) and lists what it loaded."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from tagger.frontend import analyse_signal\n"
+        "t = np.arange(48_000) / 16_000\n"
+        "y = (0.2 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)\n"
+        "assert analyse_signal(y) is not None\n"
+        "assert analyse_signal(np.repeat(y, 3), sample_rate=48_000) is not None\n"
+        "import tagger.pipeline, tagger.speech, tagger.features\n"
+        "print(sorted(m for m in ('librosa', 'numba', 'llvmlite', 'scipy.signal') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("orig_sr", [48_000, 44_100, 22_050, 8_000])
+def test_resample_is_librosas(orig_sr: int) -> None:
+    import librosa
+
+    from tagger.testing import signals
+
+    y = signals.speech_like(1.3, seed=3, sample_rate=orig_sr).astype(np.float32)
+    ours = resample(y, orig_sr=orig_sr, target_sr=16_000)
+    assert ours.dtype == np.float32
+    assert np.array_equal(ours, librosa.resample(y, orig_sr=orig_sr, target_sr=16_000))
+    assert resample(y, orig_sr=16_000, target_sr=16_000) is not None
