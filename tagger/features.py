@@ -18,7 +18,7 @@ import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
 from tagger.constants import SAMPLE_RATE
-from tagger.errors import ConfigError
+from tagger.errors import ConfigError, ParameterError, UsageError
 
 __all__ = [
     "FeatureConfig",
@@ -129,7 +129,7 @@ class FrameFeaturizer:
     def push(self, chunk: np.ndarray) -> np.ndarray:
         """Add mono float32 samples (shape ``(n,)``); return the frames they complete."""
         if self._finished:
-            raise ConfigError("push() after finish()")
+            raise UsageError("push() after finish()")
         samples = np.asarray(chunk, dtype=np.float32).reshape(-1)
         self._buffer = np.concatenate([self._buffer, samples])
         self._n_samples += samples.size
@@ -431,7 +431,7 @@ def aggregate_windows(
     depends on its own frames only.
     """
     if frames.ndim != 3:
-        raise ConfigError(f"frames must be (n_windows, frames, features), got {frames.shape}")
+        raise ParameterError(f"frames must be (n_windows, frames, features), got {frames.shape}")
     cols = FrameColumns(config)
     n_frames = frames.shape[1]
     valid_counts = np.clip(np.asarray(n_valid, dtype=np.int64), 1, n_frames)

@@ -16,7 +16,7 @@ import numpy as np
 import soxr
 
 from tagger.constants import SAMPLE_RATE
-from tagger.errors import ConfigError
+from tagger.errors import ConfigError, ParameterError
 from tagger.features import FeatureConfig, FrameFeaturizer, aggregate_windows, silence_frame
 from tagger.media import MediaInfo, stream_audio
 from tagger.speech import SpeechConfig, detect_speech
@@ -79,7 +79,7 @@ class WindowBatch:
     def concatenate(batches: list[WindowBatch]) -> WindowBatch:
         """One batch holding all windows of ``batches`` (which must be non-empty)."""
         if not batches:
-            raise ConfigError("no batches to concatenate")
+            raise ParameterError("no batches to concatenate")
         return WindowBatch(
             **{
                 name: np.concatenate([getattr(b, name) for b in batches])
@@ -134,7 +134,7 @@ def analyse_signal(
     if mono.ndim == 2:
         mono = mono.mean(axis=0)
     if mono.ndim != 1:
-        raise ConfigError(f"signal must be (n,) or (channels, n), got shape {np.shape(y)}")
+        raise ParameterError(f"signal must be (n,) or (channels, n), got shape {np.shape(y)}")
     target = config.window.sample_rate
     mono = resample(mono, orig_sr=sample_rate, target_sr=target)
     batches = list(analyse_chunks([mono], config=config))
@@ -150,7 +150,7 @@ def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     training clips (resampled that way) and inference agree, without importing librosa.
     """
     if orig_sr <= 0 or target_sr <= 0:
-        raise ConfigError(f"sample rates must be positive, got {orig_sr} and {target_sr}")
+        raise ParameterError(f"sample rates must be positive, got {orig_sr} and {target_sr}")
     samples = np.asarray(y, dtype=np.float32)
     if orig_sr == target_sr:
         return samples

@@ -25,7 +25,7 @@ import numpy as np
 
 from tagger import ffmpeg_bin
 from tagger.constants import SAMPLE_RATE
-from tagger.errors import ConfigError, DecodeError, MediaTimeout, NoAudioError, ProbeError
+from tagger.errors import DecodeError, MediaTimeout, NoAudioError, ParameterError, ProbeError
 
 __all__ = [
     "DEMUXER_WHITELIST",
@@ -168,9 +168,9 @@ def decode_time_limit(
         ("unknown_s", unknown_s),
     ):
         if not (math.isfinite(value) and value >= 0):
-            raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+            raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
     if min_bitrate_bps <= 0 or floor_s > ceiling_s:
-        raise ConfigError(f"need min_bitrate_bps > 0 and floor_s <= ceiling_s ({floor_s} > {ceiling_s})")
+        raise ParameterError(f"need min_bitrate_bps > 0 and floor_s <= ceiling_s ({floor_s} > {ceiling_s})")
     size_bound_s = size_bytes * 8 / min_bitrate_bps if size_bytes is not None and size_bytes >= 0 else None
     declared = declared_s if declared_s is not None and math.isfinite(declared_s) and declared_s > 0 else None
     if declared is not None:
@@ -290,9 +290,9 @@ def stream_audio(
     """
     text_path = os.fspath(path)
     if sample_rate <= 0:
-        raise ConfigError(f"sample_rate must be positive, got {sample_rate}")
+        raise ParameterError(f"sample_rate must be positive, got {sample_rate}")
     if chunk_s <= 0:
-        raise ConfigError(f"chunk_s must be positive, got {chunk_s}")
+        raise ParameterError(f"chunk_s must be positive, got {chunk_s}")
     media = info if info is not None else probe(text_path, timeout_s=min(timeout_s, 60.0))
     if not 0 <= track < media.n_audio_tracks:
         raise NoAudioError(f"no audio track {track} (file has {media.n_audio_tracks})", path=text_path)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tagger.constants import SAMPLE_RATE
-from tagger.errors import ConfigError
+from tagger.errors import ConfigError, ParameterError
 
 __all__ = ["Window", "WindowConfig", "Windower", "kept_window_count", "window_bounds"]
 
@@ -116,7 +116,7 @@ class Windower:
 
     def __init__(self, *, per_window: int, per_hop: int, pad_row: np.ndarray | float = 0.0) -> None:
         if per_window <= 0 or not 0 < per_hop <= per_window:
-            raise ConfigError(f"bad window geometry: per_window={per_window}, per_hop={per_hop}")
+            raise ParameterError(f"bad window geometry: per_window={per_window}, per_hop={per_hop}")
         self.per_window = per_window
         self.per_hop = per_hop
         self.pad_row = pad_row
@@ -124,10 +124,6 @@ class Windower:
         self._buffer_start = 0  # row index of _buffer[0] in the whole stream
         self._next_window = 0
         self._n_rows = 0
-
-    @property
-    def rows_seen(self) -> int:
-        return self._n_rows
 
     def push(self, block: np.ndarray) -> Iterator[Window]:
         """Add ``block`` (shape ``(n, ...)``) and yield every window it completes."""
