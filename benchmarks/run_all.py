@@ -1,7 +1,7 @@
 """The ``make bench`` driver: runs each benchmark in its own process, merges their JSON into
 ``bench/results.json`` and prints one table (every figure measured in this run).
 
-    python -m benchmarks.run_all [--quick] [--only pipeline,catalog,prefect_overhead,frontend]
+    python -m benchmarks.run_all [--quick] [--only startup,pipeline,catalog,prefect_overhead,frontend]
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ BENCHMARKS: dict[str, Callable[[bool], list[str]]] = {
     "catalog": _catalog_args,
     "prefect_overhead": lambda quick: ["--quick"] if quick else [],
     "frontend": lambda quick: ["--quick"] if quick else [],
+    "startup": lambda quick: ["--quick"] if quick else [],
 }
 """Benchmark module (under ``benchmarks``) -> its arguments for quick / full mode."""
 
-DEFAULT = ("pipeline", "catalog", "prefect_overhead")
+DEFAULT = ("startup", "pipeline", "catalog", "prefect_overhead")
 """What ``make bench`` runs; ``frontend`` (covered by the pipeline's stage shares) on request."""
 
 ENV = {
@@ -194,6 +195,31 @@ def summary_rows(name: str, results: dict[str, Any]) -> list[tuple[str, str, str
             ("flow, 2 workers", f"{r['flow_2w_s']} s ({r['pool_starts_2w']} process-pool starts)", ""),
             ("speed-up 1 -> 2 workers, flow", f"{r['speedup_1_to_2_workers_flow']}x", ""),
         ]  # fmt: skip
+    if name == "startup":
+        worker = r["worker"]
+        rows = [
+            (
+                "worker: fresh process to first tagged video",
+                f"{worker['to_first_video_s']} s (import {worker['import_s']} s, model "
+                f"{worker['model_load_s']} s, first 3 s clip {worker['first_video_s']} s)",
+                _goal(r, "worker_startup_s"),
+            ),
+            ("worker: peak RSS", f"{worker['peak_rss_mb']} MB", _goal(r, "worker_rss_mb")),
+            ("worker: heavy modules loaded", ", ".join(worker["heavy_modules"]) or "none", ""),
+            (
+                "emotag tag one 3 s clip (local run)",
+                f"{r['cli_tag_one_clip_s']} s",
+                _goal(r, "cli_tag_one_clip_s"),
+            ),
+            (
+                "front end: first / second call",
+                f"{r['first_call_s']} / {r['second_call_s']} s ({r['first_over_second_call']}x)",
+                "",
+            ),
+        ]
+        if "cli_tag_one_clip_prefect_s" in r:
+            rows.insert(4, ("emotag tag one 3 s clip --prefect", f"{r['cli_tag_one_clip_prefect_s']} s", ""))
+        return rows
     if name == "frontend":
         return [
             ("front end / decode", f"{r['frontend_over_decode']}x", ""),

@@ -28,6 +28,7 @@ from flows.plan import make_plan, model_version_of
 from flows.progress import RunProgress
 from flows.worker_pool import VideoJob, process_batch, shutdown_pools
 from tagger.frontend import FrontEndConfig
+from tagger.model import DEFAULT_MODEL_PATH, litert_file
 from tagger.pipeline import TagConfig
 from tagger.windows import WindowConfig
 
@@ -127,6 +128,9 @@ def run_tagging(
     catalog = Catalog(catalog_root)
     catalog.ensure()  # fails here, before any work, when the catalogue is unusable
     version = model_version_of(model_path)
+    # The LiteRT file the workers run, exported here once if the model has none yet, so
+    # that no worker imports TensorFlow; a model that cannot load fails the run here.
+    litert_file(model_path or DEFAULT_MODEL_PATH)
     params = {
         "inputs": list(request.inputs),
         "model_path": model_path,

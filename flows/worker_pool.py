@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog import display_path
 from tagger.errors import EmotagError, NoAudioError
 from tagger.media import MediaInfo, probe
 from tagger.pipeline import TagConfig, TrackTags, tag_track
@@ -60,16 +59,9 @@ _WORKER_STATE: dict[str, Any] = {}
 
 
 def init_worker(model_path: str | None) -> None:
-    """Process-pool initializer: load the model once per worker process (with the
-    thread limits the pool set in the environment)."""
-    intra, inter = os.environ.get("TF_NUM_INTRAOP_THREADS"), os.environ.get("TF_NUM_INTEROP_THREADS")
-    if intra or inter:
-        import tensorflow as tf
-
-        if intra:
-            tf.config.threading.set_intra_op_parallelism_threads(int(intra))
-        if inter:
-            tf.config.threading.set_inter_op_parallelism_threads(int(inter))
+    """Process-pool initializer: load the model once per worker process. It runs the
+    model's LiteRT file on one thread (the parent made sure the file exists, see
+    :func:`tagger.model.litert_file`): no TensorFlow in the workers."""
     from tagger.model import load_model
 
     _WORKER_STATE["classifier"] = load_model(model_path)
@@ -121,7 +113,7 @@ def process_video(job: VideoJob, *, model_path: str | None, config: TagConfig) -
             job, "failed", f"{type(exc).__name__}: {exc}", elapsed_s=time.perf_counter() - started
         )
     except Exception as exc:  # a bug met on one file must not sink the run: record it, go on
-        logger.exception("internal error while tagging %s", display_path(job.path))
+        logger.exception("internal error while tagging %r", job.path)
         return VideoOutcome(
             job,
             "failed",
@@ -168,15 +160,13 @@ def process_batch(
     return [outcomes[i] for i in range(len(jobs))]
 
 
-# One thread per worker process: the parallelism is the processes; TensorFlow and BLAS
-# each spinning up a thread per core in every worker oversubscribes the CPU.
+# One thread per worker process: the parallelism is the processes; BLAS or OpenMP
+# spinning up a thread per core in every worker oversubscribes the CPU.
 _THREAD_ENV = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
     "NUMBA_NUM_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
-    "TF_NUM_INTEROP_THREADS",
 )
 _POOLS: dict[tuple[int, str | None], cf.ProcessPoolExecutor] = {}
 _BROKEN: set[tuple[int, str | None]] = set()  # pools a worker death has broken

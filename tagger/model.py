@@ -2,7 +2,8 @@
 
 TensorFlow/Keras is imported lazily (inside functions), so ``import tagger.model``
 stays cheap. A loaded :class:`Classifier` turns a :class:`WindowBatch` into calibrated
-``(n_windows, 8)`` probabilities and labels.
+``(n_windows, 8)`` probabilities and labels. It runs the model's LiteRT export
+(:mod:`tagger.litert`, no TensorFlow in the process) unless asked for the Keras model.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +25,7 @@ from tagger.constants import EMOTIONS
 from tagger.errors import ConfigError, ModelError
 from tagger.features import FeatureConfig, FrameColumns
 from tagger.frontend import WindowBatch
+from tagger.quiet import import_tensorflow
 from tagger.segments import label_windows
 
 __all__ = [
@@ -30,11 +33,14 @@ __all__ = [
     "INPUT_SHAPES",
     "Classifier",
     "ModelConfig",
+    "Runtime",
     "build_model",
     "card_path_for",
     "check_card",
+    "check_shapes",
     "file_sha256",
     "graph_forward",
+    "litert_file",
     "load_model",
     "melscal",
     "model_config_for",
@@ -159,7 +165,7 @@ def window_inputs(input_name: str, *, frames: np.ndarray, features: np.ndarray) 
 
 
 def _keras() -> Any:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     import keras
 
     return keras
@@ -210,8 +216,7 @@ def graph_forward(model: Any) -> Any:
     """``model``'s inference pass as one TensorFlow graph, traced once for any batch size:
     ``f(x (n, *input_shape) float32) -> (n, n_classes)``. 1.6× the windows/s of calling the
     model eagerly (the CNN ensemble on one core: 3 000 vs 1 900 windows/s)."""
-    import tensorflow as tf
-
+    tf = import_tensorflow()
     spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
     return tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
@@ -245,9 +250,10 @@ class Classifier:
     True
     """
 
-    def __init__(self, model: Any, card: dict[str, Any], *, batch_size: int = 256) -> None:
-        self.model = model
-        self._forward = graph_forward(model)
+    def __init__(
+        self, forward: Callable[[np.ndarray], Any], card: dict[str, Any], *, batch_size: int = 256
+    ) -> None:
+        self._forward = forward
         self.card = card
         self.version: str = str(card["version"])
         self.temperature: float = float(card["calibration"]["temperature"])
@@ -288,12 +294,18 @@ class Classifier:
         ]
 
 
-_CACHE: dict[tuple[Path, int, int], Classifier] = {}
+_CACHE: dict[tuple[Path, int, int, str], Classifier] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_model(path: str | os.PathLike[str] | None = None) -> Classifier:
-    """Load a ``.keras`` model and its card (safe mode), once per process per file state.
+Runtime = Literal["litert", "keras"]
+
+
+def load_model(path: str | os.PathLike[str] | None = None, *, runtime: Runtime = "litert") -> Classifier:
+    """Load a model and its card, once per process per file state and runtime.
+
+    ``runtime="litert"`` (the default) runs the model's LiteRT export without importing
+    TensorFlow (see :func:`litert_file`); ``"keras"`` runs the Keras model itself.
 
     Raises :class:`ModelError` when the file or its card is missing or unreadable, the
     file's sha256 differs from the card's (:func:`verify_model_file`: a model file
@@ -307,10 +319,10 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Classifier:
         stat = resolved.stat()
     except OSError as exc:
         raise ModelError(f"model file missing: {resolved}") from exc
-    key = (resolved, stat.st_size, stat.st_mtime_ns)
+    key = (resolved, stat.st_size, stat.st_mtime_ns, runtime)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = _load_uncached(resolved)
+            _CACHE[key] = _load_uncached(resolved, runtime)
         return _CACHE[key]
 
 
@@ -370,23 +382,74 @@ def verify_model_file(path: str | os.PathLike[str], card: dict[str, Any]) -> str
     return digest
 
 
-def _load_uncached(path: Path) -> Classifier:
+def _load_uncached(path: Path, runtime: Runtime) -> Classifier:
     if not path.is_file():
         raise ModelError(f"model file missing: {path}")
     card = read_card(card_path_for(path))
-    verify_model_file(path, card)
+    digest = verify_model_file(path, card)
+    if runtime == "keras":
+        model = _load_keras(path)
+        check_card(model, card)
+        return Classifier(graph_forward(model), card)
+    from tagger.litert import LiteRTForward
+
+    forward = LiteRTForward(litert_file(path, card=card, digest=digest))
+    check_shapes(forward.input_shape, forward.output_shape, card, source=str(forward.path))
+    return Classifier(forward, card)
+
+
+def _load_keras(path: Path) -> Any:
     keras = _keras()
     try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises ValueError/TypeError/OSError alike
         raise ModelError(f"cannot load model {path} safely: {exc}") from exc
+
+
+def litert_file(
+    path: str | os.PathLike[str], *, card: dict[str, Any] | None = None, digest: str | None = None
+) -> Path:
+    """The LiteRT file that runs the Keras model at ``path``, exporting it when there is none.
+
+    The card's ``runtime.litert`` file beside the model is used when present (its sha256
+    must match the card's: :class:`ModelError` otherwise); else the export cached under
+    :func:`tagger.export.cache_dir` by the Keras file's sha256; else the model is
+    loaded in safe mode, checked against its card and exported there (this one time,
+    TensorFlow is imported). Call it once in the parent before starting workers, so the
+    workers find the file and never import TensorFlow.
+    """
+    from tagger.export import cache_dir, export_litert
+
+    model_path = Path(path).resolve()
+    card = card if card is not None else read_card(card_path_for(model_path))
+    digest = digest if digest is not None else verify_model_file(model_path, card)
+    entry = card.get("runtime", {}).get("litert") if isinstance(card.get("runtime"), dict) else None
+    if entry:
+        beside = model_path.with_name(str(entry["file"]))
+        if beside.is_file():
+            if file_sha256(beside) != str(entry["sha256"]).lower():
+                raise ModelError(f"LiteRT file {beside} is not the one its card describes (sha256 differs)")
+            return beside
+    cached = cache_dir() / f"{digest}.tflite"
+    if cached.is_file():
+        return cached
+    model = _load_keras(model_path)
     check_card(model, card)
-    return Classifier(model, card)
+    return export_litert(model, cached)
 
 
 def check_card(model: Any, card: dict[str, Any]) -> None:
-    """Raise :class:`ModelError` unless ``model``'s input/output shapes and the card's
-    class order and input shape agree."""
+    """Raise :class:`ModelError` unless the card is well formed and the Keras ``model``'s
+    input/output shapes agree with it (see :func:`check_shapes`)."""
+    check_shapes(tuple(model.input_shape[1:]), tuple(model.output_shape[1:]), card, source="model")
+
+
+def check_shapes(
+    model_in: tuple[Any, ...], model_out: tuple[Any, ...], card: dict[str, Any], *, source: str
+) -> None:
+    """Raise :class:`ModelError` unless the card's classes are the 8 emotions in order, its
+    input name and calibration are valid, and a model (named ``source`` in the message)
+    with input shape ``model_in`` and output shape ``model_out`` (no batch axis) fits it."""
     classes = tuple(card["classes"])
     if classes != EMOTIONS:
         raise ModelError(f"card classes {classes} differ from {EMOTIONS}")
@@ -401,9 +464,7 @@ def check_card(model: Any, card: dict[str, Any]) -> None:
         raise ModelError(f"card input name {input_name!r} is not melscal, logmel, frames or features")
     if not temperature > 0 or not 0.0 <= threshold < 1.0:
         raise ModelError("card calibration out of range")
-    model_in = tuple(model.input_shape[1:])
-    model_out = tuple(model.output_shape[1:])
     if model_in != card_shape:
-        raise ModelError(f"model input shape {model_in} differs from card's {card_shape}")
+        raise ModelError(f"{source} input shape {model_in} differs from card's {card_shape}")
     if model_out != (len(classes),):
-        raise ModelError(f"model output shape {model_out} differs from {len(classes)} classes")
+        raise ModelError(f"{source} output shape {model_out} differs from {len(classes)} classes")

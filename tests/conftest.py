@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from tests.fixtures import media
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+# Models exported on first use go to a folder of this session, never the user's cache.
+os.environ.setdefault("EMOTAG_CACHE_DIR", tempfile.mkdtemp(prefix="emotag-test-cache-"))
 
 
 @pytest.fixture(scope="session")

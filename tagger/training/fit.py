@@ -4,12 +4,12 @@ Conv1D on clip MFCC means, and the RBF SVM baseline; batched prediction.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
 from tagger.model import ModelConfig, build_model
+from tagger.quiet import import_tensorflow
 from tagger.training.augment import augment_logmel, mix_noisy
 from tagger.training.config import TrainConfig
 
@@ -17,7 +17,7 @@ __all__ = ["fit_members", "fit_network", "fit_paper", "fit_svm", "predict_networ
 
 
 def _set_seeds(seed: int) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     import keras
 
     keras.utils.set_random_seed(seed)

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tagger.model import check_card
+from tagger.export import export_litert, litert_card_entry
+from tagger.model import check_card, file_sha256
 from tagger.training.augment import training_noise
 from tagger.training.calibrate import calibrate
 from tagger.training.card import LICENCE, model_card, model_card_markdown, recipe_dict, save_ensemble
@@ -132,13 +133,14 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
     members = fit_members(x_all, clips.window_labels(), config=config, seed=seed, x_noisy=x_noisy)
     model_path = out / f"{options.model_filename}.keras"
     model = save_ensemble(members, model_path)
+    litert_path = export_litert(model, model_path.with_suffix(".tflite"))
     windows_per_s = None
     if options.benchmark:
         # Imported here: ``python -m tagger.training.speed`` must not find itself imported
         # by this package already.
         from tagger.training.speed import benchmark_windows_per_s
 
-        windows_per_s = benchmark_windows_per_s(model_path)
+        windows_per_s = benchmark_windows_per_s(litert_path)
     card = model_card(
         model_path,
         name=options.name,
@@ -155,6 +157,7 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
         calibration=calibration,
         windows_per_s=windows_per_s,
     )
+    card["runtime"] = {"litert": litert_card_entry(litert_path, sha256=file_sha256(litert_path))}
     check_card(model, card)
     card_path = model_path.with_name(f"{options.model_filename}.card.json")
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")

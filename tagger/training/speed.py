@@ -10,8 +10,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,16 +23,25 @@ _BATCH = 256  # Classifier's default batch size
 
 def measure_windows_per_s(model_path: str | os.PathLike[str], *, n_windows: int = 4096) -> float:
     """Best of 3 windows/s of the model at ``model_path`` on random inputs
-    ``(n_windows, *input_shape)``, in batches of 256 through :func:`graph_forward`, in
-    this process (pin TensorFlow's threads first to measure one core)."""
-    import keras
+    ``(n_windows, *input_shape)``, in batches of 256 as :class:`~tagger.model.Classifier`
+    runs them, in this process: a ``.tflite`` file through LiteRT on one thread (what the
+    workers run), a ``.keras`` file through :func:`graph_forward` (pin TensorFlow's
+    threads first to measure one core)."""
+    path = Path(model_path)
+    if path.suffix == ".tflite":
+        from tagger.litert import LiteRTForward
 
-    from tagger.model import graph_forward
+        forward: Callable[[np.ndarray], Any] = LiteRTForward(path, threads=1)
+        shape = forward.input_shape  # type: ignore[attr-defined]
+    else:
+        import keras
 
-    model = keras.saving.load_model(Path(model_path), safe_mode=True, compile=False)
-    forward = graph_forward(model)  # as Classifier.predict_inputs runs it
-    x = np.random.default_rng(0).normal(-50, 20, size=(n_windows, *model.input_shape[1:]))
-    x = x.astype(np.float32)
+        from tagger.model import graph_forward
+
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        forward = graph_forward(model)
+        shape = tuple(model.input_shape[1:])
+    x = np.random.default_rng(0).normal(-50, 20, size=(n_windows, *shape)).astype(np.float32)
     for i in range(0, min(n_windows, 2 * _BATCH), _BATCH):  # trace and warm up
         forward(x[i : i + _BATCH])
     best = 0.0
@@ -44,7 +54,8 @@ def measure_windows_per_s(model_path: str | os.PathLike[str], *, n_windows: int 
 
 
 def benchmark_windows_per_s(model_path: Path, *, n_windows: int = 4096, timeout_s: float = 600) -> float:
-    """Windows/s of the model alone on one core (TF intra/inter threads = 1, no GPU), by
+    """Windows/s of the model alone on one core (one LiteRT thread, or TF intra/inter
+    threads = 1 and no GPU for a ``.keras`` file), by
     :func:`measure_windows_per_s` in a fresh subprocess so the thread settings take effect."""
     root = str(Path(__file__).resolve().parents[2])  # import this very tagger package
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
@@ -65,12 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("model", type=Path)
     parser.add_argument("--windows", type=int, default=4096)
     args = parser.parse_args(argv)
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     os.environ["CUDA_VISIBLE_DEVICES"] = ""
-    import tensorflow as tf
+    if args.model.suffix != ".tflite":  # LiteRT runs on the one thread it is given
+        from tagger.quiet import import_tensorflow
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf = import_tensorflow()
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
     print(measure_windows_per_s(args.model, n_windows=args.windows))
     return 0
 
