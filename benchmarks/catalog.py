@@ -7,7 +7,6 @@ before and after compaction. Prints figures measured in this one run.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 from deltalake import DeltaTable
 
+from benchmarks.report import save_and_print
 from catalog import Catalog, UnitRows, query
 from catalog.schema import TABLES
 from catalog.testing import make_unit
@@ -101,10 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    for key, value in results.items():
-        print(f"{key:28s} {value}")
+    save_and_print(results, args.out)
     return 0
 
 

@@ -10,7 +10,6 @@ of the front end on a short and a long track, each in a fresh process::
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report import save_and_print
 from tagger import ffmpeg_bin
 from tagger.frontend import analyse_file
 from tagger.media import probe, stream_audio
@@ -106,11 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/frontend.json"))
     args = parser.parse_args(argv)
     results = run(quick=args.quick)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    width = max(len(k) for k in results)
-    for key, value in results.items():
-        print(f"{key:{width}s}  {value}")
+    save_and_print(results, args.out)
     return 0
 
 

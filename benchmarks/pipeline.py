@@ -16,7 +16,6 @@ import os
 import platform
 import pstats
 import queue
-import resource
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import media
+from benchmarks.instrument import ChildPeakRss, StageClock, instrument, rusage
 from tagger.media import build_decode_command, probe
 
 __all__ = ["bench_model", "machine", "main", "run"]
@@ -36,7 +36,7 @@ __all__ = ["bench_model", "machine", "main", "run"]
 GOALS = {
     "pipeline_over_floor_1w": 1.3,
     "speedup_1_to_2_workers": 1.8,
-    "peak_rss_mb_per_worker": 1500.0,
+    "peak_rss_mb_per_worker": 400.0,
     "rss_growth_short_to_long": 0.10,
     "speedup_vs_naive": 10.0,
 }
@@ -72,6 +72,9 @@ def bench_model() -> tuple[str, str]:
         shutil.copyfile(card_path, card_path_for(snapshot))
         shutil.copyfile(DEFAULT_MODEL_PATH, snapshot)
         card = json.loads(card_path_for(snapshot).read_text())
+        runtime = card.get("runtime", {}).get("litert")
+        if runtime:  # the LiteRT file the workers run, named in the card
+            shutil.copyfile(DEFAULT_MODEL_PATH.with_name(runtime["file"]), folder / runtime["file"])
         kind = card.get("architecture", {}).get("kind") or card["input"]["name"]
         return str(snapshot.resolve()), f"default ({card['version']}, {kind})"
     tiny = folder / "tiny.keras"
@@ -166,130 +169,15 @@ def read_ahead_experiment(path: Path, *, repeats: int) -> dict[str, float]:
 # --- what runs in the child ------------------------------------------------------------
 
 
-class StageClock:
-    """Accumulates seconds per stage name (wrappers installed by :func:`instrument`)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-
-    def timed(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.seconds[name] += time.perf_counter() - started
-
-        return wrapper
-
-    def timed_iter(self, name: str, fn: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
-        """Wrap a generator function: the time spent producing each item counts."""
-
-        def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            iterator = fn(*args, **kwargs)
-            while True:
-                started = time.perf_counter()
-                try:
-                    item = next(iterator)
-                except StopIteration:
-                    self.seconds[name] += time.perf_counter() - started
-                    return
-                self.seconds[name] += time.perf_counter() - started
-                yield item
-
-        return wrapper
-
-
-def instrument(clock: StageClock) -> None:
-    """Wrap the stage functions the in-process (1-worker) pipeline calls, so their time
-    is attributed: decode (waiting on ffmpeg's pipe), probe, frame features, windowing,
-    window aggregates, speech, model (load and predict)."""
-    import flows.worker_pool
-    import tagger.features
-    import tagger.frontend
-    import tagger.model
-    import tagger.windows
-
-    flows.worker_pool.probe = clock.timed("probe", flows.worker_pool.probe)  # type: ignore[attr-defined]
-    flows.worker_pool.init_worker = clock.timed("model_load", flows.worker_pool.init_worker)
-    tagger.frontend.stream_audio = clock.timed_iter("decode", tagger.frontend.stream_audio)  # type: ignore[attr-defined]
-    tagger.frontend.aggregate_windows = clock.timed("window_aggregates", tagger.frontend.aggregate_windows)  # type: ignore[attr-defined]
-    tagger.frontend.detect_speech = clock.timed("speech", tagger.frontend.detect_speech)  # type: ignore[attr-defined]
-    tagger.frontend.make_batch = clock.timed("batching", tagger.frontend.make_batch)
-    tagger.model.Classifier.predict = clock.timed("model_predict", tagger.model.Classifier.predict)  # type: ignore[method-assign]
-
-    featurizer = tagger.features.FrameFeaturizer  # the class the front end uses
-    featurizer.push = clock.timed("frame_features", featurizer.push)  # type: ignore[method-assign]
-    featurizer.finish = clock.timed("frame_features", featurizer.finish)  # type: ignore[method-assign]
-    windower = tagger.windows.Windower
-    windower.push = clock.timed_iter("windowing", windower.push)  # type: ignore[method-assign]
-    windower.finish = clock.timed_iter("windowing", windower.finish)  # type: ignore[method-assign]
-
-
-def _rusage() -> dict[str, float]:
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
-        "peak_rss_self_mb": me.ru_maxrss / 1024,
-        "peak_rss_children_mb": children.ru_maxrss / 1024,
-        "cpu_s": me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime,
-    }
-
-
-class ChildPeakRss:
-    """Samples the true peak RSS (``VmHWM``) of this process's child processes (ffmpeg)
-    every ``interval_s`` seconds from ``/proc``.
-
-    Needed because ``RUSAGE_CHILDREN``'s ``ru_maxrss`` is not the child's own peak on
-    Linux: ``exec`` keeps the high-water mark of the memory it replaces, so a child
-    spawned from a 900 MB Python process reports about 900 MB whatever it used.
-    """
-
-    def __init__(self, *, interval_s: float = 0.5) -> None:
-        self.peak_mb = 0.0
-        self._interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-
-    def __enter__(self) -> ChildPeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _watch(self) -> None:
-        me = str(os.getpid())
-        while not self._stop.wait(self._interval_s):
-            for entry in os.listdir("/proc"):
-                try:
-                    if not entry.isdigit() or _stat_ppid(entry) != me:
-                        continue
-                    status = Path(f"/proc/{entry}/status").read_text()
-                except (OSError, IndexError):
-                    continue
-                for line in status.splitlines():
-                    if line.startswith("VmHWM:"):
-                        self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
-
-
-def _stat_ppid(pid: str) -> str:
-    """Parent pid from ``/proc/<pid>/stat`` (the field after the parenthesised name)."""
-    with open(f"/proc/{pid}/stat", "rb") as handle:
-        text = handle.read().decode("ascii", "replace")
-    return text.rsplit(")", 1)[1].split()[1]
-
-
 def _startup(model_path: str) -> dict[str, float]:
-    """Load the model (imports TensorFlow) and run the front end once on 1 s of noise
-    (librosa imports scipy.signal and numba lazily, on first use): the one-off cost of a worker."""
+    """Load the model (its LiteRT file) and run the front end once on 1 s of noise: the
+    one-off cost of a worker."""
     import numpy as np
 
     from flows.worker_pool import worker_classifier
     from tagger.frontend import analyse_signal
 
-    rss_before = _rusage()["peak_rss_self_mb"]
+    rss_before = rusage()["peak_rss_self_mb"]
     started = time.perf_counter()
     worker_classifier(model_path)
     loaded = time.perf_counter()
@@ -298,7 +186,7 @@ def _startup(model_path: str) -> dict[str, float]:
         "model_load_s": loaded - started,
         "first_call_s": time.perf_counter() - loaded,
         "rss_before_model_mb": rss_before,
-        "rss_after_model_mb": _rusage()["peak_rss_self_mb"],
+        "rss_after_model_mb": rusage()["peak_rss_self_mb"],
     }
 
 
@@ -317,7 +205,7 @@ def _pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         catalog = Catalog(root)
         catalog.ensure()
-        cpu_before = _rusage()["cpu_s"]
+        cpu_before = rusage()["cpu_s"]
         started = time.perf_counter()
         # One worker runs in this process: its one-off startup is timed on its own.
         startup = _startup(spec["model_path"]) if spec["workers"] <= 1 else {}
@@ -339,7 +227,7 @@ def _pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     finally:
         sampler.__exit__()
         shutil.rmtree(root, ignore_errors=True)
-    usage = _rusage()
+    usage = rusage()
     bad = [(o.job.path, o.status, o.error) for o in outcomes if o.status != "ok"]
     if bad:
         raise RuntimeError(f"videos not tagged: {bad}")
@@ -372,7 +260,7 @@ def _naive(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     for path in spec["paths"]:
         n_windows += naive_tag_file(path, classifier=classifier)
-    result: dict[str, Any] = {"wall_s": time.perf_counter() - started, "n_windows": n_windows, **_rusage()}
+    result: dict[str, Any] = {"wall_s": time.perf_counter() - started, "n_windows": n_windows, **rusage()}
     result["profile"] = _profile({**spec, "paths": spec["profile_paths"], "workers": 1})
     return result
 
@@ -454,7 +342,7 @@ def _stage_shares(run: dict[str, Any]) -> dict[str, float]:
         + stages["batching"] - stages["window_aggregates"] - stages["speech"]
     )  # fmt: skip
     parts = {
-        "startup (TF import + model load, librosa lazy imports)": run["startup_s"],
+        "startup (model load, first front-end call)": run["startup_s"],
         "decode (waiting on ffmpeg) + probe": stages["decode"] + stages["probe"],
         "features (frames, windows, aggregates)": features,
         "speech": stages["speech"],

@@ -9,7 +9,6 @@ a fresh catalogue, with 1 and 2 worker processes. Figures are ratios from this o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import media
+from benchmarks.report import save_and_print
 
 __all__ = ["main", "run"]
 
@@ -177,15 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     batch_size = args.batch_size or (32 if args.quick else 100)
     results = run(quick=args.quick, batch_size=batch_size)
     results["quick"] = args.quick
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    for key, value in results.items():
-        if isinstance(value, dict):
-            print(key)
-            for inner, figure in value.items():
-                print(f"  {inner:40s}  {figure}")
-        else:
-            print(f"{key:42s}  {value}")
+    save_and_print(results, args.out)
     return 0
 
 

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.report import save_and_print
+
 HEAVY_MODULES = (
     "librosa",
     "numba",
@@ -181,11 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/startup.json"))
     args = parser.parse_args(argv)
     results = run(runs=1 if args.quick else args.runs, quick=args.quick)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    width = max(len(k) for k in results)
-    for key, value in results.items():
-        print(f"{key:{width}s}  {value}")
+    save_and_print(results, args.out)
     return 0
 
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 from catalog.errors import CatalogError
 from catalog.paths import display_path, text_of
 from catalog.schema import EMOTIONS
-from catalog.store import UnitRows
+from catalog.units import UnitRows
 
 __all__ = ["unit_rows", "video_row", "video_seen_again"]
 

@@ -14,10 +14,9 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,37 +29,20 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from catalog.errors import CatalogError
 from catalog.paths import display_path
 from catalog.schema import SCHEMAS, TABLES, UNIT_TABLES, validate
+from catalog.units import (
+    UnitRows,
+    all_write_ids,
+    newest_per_unit,
+    sql_quote,
+    visible_write_ids,
+    with_lineage,
+)
 
 __all__ = ["Catalog", "UnitRows", "sql_quote"]
 
 T = TypeVar("T")
 _RETRIES = 8
 _SNAPSHOT_TRIES = 5
-_UNIT_MATCH = (
-    "t.video_id = s.video_id AND t.track_index = s.track_index AND t.model_version = s.model_version"
-)
-
-
-@dataclass(frozen=True)
-class UnitRows:
-    """Rows of one unit, each table without the lineage columns (``run_id``,
-    ``write_id``, ``tagged_at``), which :meth:`Catalog.write_units` adds."""
-
-    video_id: str
-    track_index: int
-    model_version: str
-    windows: pa.Table
-    segments: pa.Table
-    profile: pa.Table
-
-    @property
-    def key(self) -> tuple[str, int, str]:
-        return (self.video_id, self.track_index, self.model_version)
-
-
-def sql_quote(value: str) -> str:
-    """A SQL string literal for ``value`` (single quotes doubled)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 class Catalog:
@@ -175,7 +157,7 @@ class Catalog:
         keys = [u.key for u in units]
         if len(set(keys)) != len(keys):
             raise CatalogError("the same unit appears twice in one write")
-        existing = self._markers_for(keys)
+        existing = visible_write_ids(self._marker_rows(), keys)
         todo = [u for u in units if replace or u.key not in existing]
         if not todo:
             return []
@@ -186,7 +168,7 @@ class Catalog:
             ("segments", "segments"),
             ("profiles", "profile"),
         ):
-            parts = [_with_lineage(getattr(u, attribute), run_id, write_ids[u.key], now) for u in todo]
+            parts = [with_lineage(getattr(u, attribute), run_id, write_ids[u.key], now) for u in todo]
             rows = validate(name, pa.concat_tables(parts))
             if rows.num_rows:
                 self._retry(functools.partial(self._append, name, rows))
@@ -212,8 +194,8 @@ class Catalog:
         # One snapshot for both views: reading twice would let a marker appended in
         # between make two writers each believe they won and delete the other.
         snapshot = self._marker_rows()
-        visible = self._markers_for([u.key for u in todo], rows=snapshot)
-        every = self._markers_for([u.key for u in todo], visible_only=False, rows=snapshot)
+        visible = visible_write_ids(snapshot, [u.key for u in todo])
+        every = all_write_ids(snapshot, [u.key for u in todo])
         mine = [k for k in write_ids if visible.get(k) == write_ids[k]]
         doomed = [write_ids[k] for k in write_ids if visible.get(k) != write_ids[k]]
         for key in mine:
@@ -223,7 +205,7 @@ class Catalog:
         # A racing writer may have committed a newer marker since that snapshot: report
         # only the units whose visible marker is still this write's.
         if mine:
-            now_visible = self._markers_for(mine)
+            now_visible = visible_write_ids(self._marker_rows(), mine)
             mine = [k for k in mine if now_visible.get(k) == write_ids[k]]
         return mine
 
@@ -309,7 +291,7 @@ class Catalog:
         """Delete unit rows whose ``write_id`` was never committed (a crashed or lost
         write) and that are older than ``min_age`` (younger ones may be in flight)."""
         rows = self._marker_rows()
-        committed = set(_newest_per_unit(rows).column("write_id").to_pylist())
+        committed = set(newest_per_unit(rows).column("write_id").to_pylist())
         stale_markers = set(rows.column("write_id").to_pylist()) - committed
         cutoff = datetime.now(UTC) - min_age
         orphans: set[str] = set()
@@ -385,7 +367,7 @@ class Catalog:
             dataset = self._rows_dataset(name, as_of=moment)
             if moment is not None or self.version() == (-1 if units is None else units.version()):
                 break
-        committed = pa.array(_newest_per_unit(markers).column("write_id").to_pylist(), pa.string())
+        committed = pa.array(newest_per_unit(markers).column("write_id").to_pylist(), pa.string())
         return dataset.filter(pc.field("write_id").isin(committed))
 
     def _rows_dataset(self, name: str, *, as_of: str | datetime | None) -> ds.Dataset:
@@ -428,7 +410,7 @@ class Catalog:
 
     def _all_markers(self, *, as_of: str | datetime | None = None) -> pa.Table:
         """Visible commit markers: one per unit, the newest when racing writers left two."""
-        return _newest_per_unit(self._marker_rows(as_of=as_of))
+        return newest_per_unit(self._marker_rows(as_of=as_of))
 
     def _dataset(self, table: DeltaTable, name: str) -> ds.Dataset:
         """The table's current files as a pyarrow dataset with the catalogue schema.
@@ -449,47 +431,6 @@ class Catalog:
             if table is None
             else self._dataset(table, "units").to_table()
         )
-
-    @overload
-    def _markers_for(
-        self,
-        keys: Sequence[tuple[str, int, str]],
-        *,
-        visible_only: Literal[True] = True,
-        rows: pa.Table | None = None,
-    ) -> dict[tuple[str, int, str], str]: ...
-
-    @overload
-    def _markers_for(
-        self,
-        keys: Sequence[tuple[str, int, str]],
-        *,
-        visible_only: Literal[False],
-        rows: pa.Table | None = None,
-    ) -> dict[tuple[str, int, str], list[str]]: ...
-
-    def _markers_for(
-        self, keys: Sequence[tuple[str, int, str]], *, visible_only: bool = True, rows: pa.Table | None = None
-    ) -> dict[tuple[str, int, str], str] | dict[tuple[str, int, str], list[str]]:
-        """write_id of the visible (newest) marker per unit key, or of every marker,
-        oldest first; from ``rows`` (a snapshot of ``units``) or a fresh read."""
-        markers = self._marker_rows() if rows is None else rows
-        if visible_only:
-            markers = _newest_per_unit(markers)
-        wanted = set(keys)
-        found: dict[tuple[str, int, str], list[tuple[Any, str]]] = {}
-        if markers.num_rows:
-            markers = markers.filter(pc.field("video_id").isin(sorted({k[0] for k in keys})))
-        columns = ("video_id", "track_index", "model_version", "committed_at", "write_id")
-        for vid, track, model, at, write_id in zip(
-            *(markers.column(c).to_pylist() for c in columns), strict=True
-        ):
-            if (vid, track, model) in wanted:
-                found.setdefault((vid, track, model), []).append((at, write_id))
-        ordered = {key: [w for _, w in sorted(items)] for key, items in found.items()}
-        if visible_only:
-            return {key: ids[-1] for key, ids in ordered.items()}
-        return ordered
 
     def _append(self, name: str, rows: pa.Table) -> None:
         write_deltalake(
@@ -551,37 +492,3 @@ class Catalog:
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
         raise AssertionError("unreachable")
-
-
-def _with_lineage(rows: pa.Table, run_id: str, write_id: str, at: datetime) -> pa.Table:
-    n = rows.num_rows
-    ts_type = SCHEMAS["windows"].field("tagged_at").type
-    return (
-        rows.append_column("run_id", pa.array([run_id] * n, pa.string()))
-        .append_column("write_id", pa.array([write_id] * n, pa.string()))
-        .append_column("tagged_at", pa.array([at] * n, ts_type))
-    )
-
-
-def _newest_per_unit(markers: pa.Table) -> pa.Table:
-    """One marker per unit key: the newest ``committed_at`` (ties: the larger
-    ``write_id``). This rule alone decides which write of a unit is visible."""
-    if markers.num_rows < 2:
-        return markers
-    ordered = markers.sort_by(
-        [
-            ("video_id", "ascending"),
-            ("track_index", "ascending"),
-            ("model_version", "ascending"),
-            ("committed_at", "descending"),
-            ("write_id", "descending"),
-        ]
-    )
-    keys = list(
-        zip(
-            *(ordered.column(c).to_pylist() for c in ("video_id", "track_index", "model_version")),
-            strict=True,
-        )
-    )
-    first = [i for i, key in enumerate(keys) if i == 0 or key != keys[i - 1]]
-    return ordered.take(pa.array(first)) if len(first) < len(keys) else ordered

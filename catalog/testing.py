@@ -6,7 +6,7 @@ import numpy as np
 
 from catalog.rows import unit_rows
 from catalog.schema import EMOTIONS
-from catalog.store import UnitRows
+from catalog.units import UnitRows
 
 __all__ = ["make_unit"]
 

@@ -15,7 +15,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,13 +26,14 @@ from flows.library import DEFAULT_EXTENSIONS, discover, expand_inputs
 from flows.outcomes import BatchReport, write_outcomes
 from flows.plan import make_plan, model_version_of
 from flows.progress import RunProgress
-from flows.worker_pool import VideoJob, process_batch, shutdown_pools
+from flows.worker_pool import VideoJob, prestart_pool, process_batch, shutdown_pools
 from tagger.frontend import FrontEndConfig
 from tagger.model import DEFAULT_MODEL_PATH, litert_file
 from tagger.pipeline import TagConfig
 from tagger.windows import WindowConfig
 
 __all__ = [
+    "BATCHES_IN_FLIGHT",
     "BatchSpec",
     "TagOptions",
     "TagRequest",
@@ -41,6 +42,10 @@ __all__ = [
     "summary_markdown",
     "tag_one_batch",
 ]
+
+
+BATCHES_IN_FLIGHT = 2
+"""Batches run at once: while one is written to the catalogue the workers tag the next."""
 
 
 @dataclass(frozen=True)
@@ -172,11 +177,17 @@ def run_tagging(
             plan.n_skipped,
             plan.n_moved,
         )
+        n_workers = options.max_workers if workers is None else workers
+        if plan.todo:
+            prestart_pool(workers=n_workers, model_path=model_path)  # loads while we record
         plan.record_seen(catalog)
 
         config = options.tag_config()
         size = options.batch_size
-        batches = [plan.todo[i : i + size] for i in range(0, len(plan.todo), size)]
+        # Largest files first: the long videos start early and the short ones fill the
+        # gaps, so no worker waits alone on one long video at the end.
+        todo = sorted(plan.todo, key=lambda job: -job.size_bytes)
+        batches = [todo[i : i + size] for i in range(0, len(todo), size)]
         futures = [
             submit(
                 BatchSpec(
@@ -184,7 +195,7 @@ def run_tagging(
                     catalog_root=catalog_root,
                     model_path=model_path,
                     config=config,
-                    workers=options.max_workers if workers is None else workers,
+                    workers=n_workers,
                     run_id=run_id,
                     replace=request.force,
                 )
@@ -256,16 +267,14 @@ def run_locally(request: TagRequest) -> dict[str, Any]:
     after another, the log to :mod:`logging`, a fresh uuid4 as ``run_id``. The ``runs``
     table records the run as it does under Prefect."""
     logger = logging.getLogger("emotag.run")
-
-    def submit(spec: BatchSpec) -> Future[BatchReport]:
-        future: Future[BatchReport] = Future()
-        try:
-            future.set_result(tag_one_batch(spec))
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
-
-    return run_tagging(request, submit=submit, run_id=str(uuid.uuid4()), logger=logger)
+    # Two batches in flight: one is written to the catalogue while the next is tagged.
+    with ThreadPoolExecutor(max_workers=BATCHES_IN_FLIGHT, thread_name_prefix="batch") as executor:
+        return run_tagging(
+            request,
+            submit=lambda spec: executor.submit(tag_one_batch, spec),
+            run_id=str(uuid.uuid4()),
+            logger=logger,
+        )
 
 
 def _drift(catalog: Catalog, version: str, run_id: str, counts: dict[str, int]) -> dict[str, Any] | None:

@@ -20,7 +20,15 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from catalog import CatalogError
 from flows.outcomes import BatchReport
-from flows.run import BatchSpec, TagOptions, TagRequest, run_tagging, summary_markdown, tag_one_batch
+from flows.run import (
+    BATCHES_IN_FLIGHT,
+    BatchSpec,
+    TagOptions,
+    TagRequest,
+    run_tagging,
+    summary_markdown,
+    tag_one_batch,
+)
 
 __all__ = ["NIGHTLY", "ON_DEMAND", "tag_batch", "tag_library", "tag_paths", "with_dask"]
 
@@ -32,14 +40,15 @@ ON_DEMAND = TagOptions()
 
 
 def _task_runner() -> Any:
-    """Batches run one after another here (each uses a process pool), or on a Dask
-    cluster when ``EMOTAG_DASK_ADDRESS`` names its scheduler (``tcp://host:8786``)."""
+    """Batches run two at a time here, sharing the run's process pool (one is written
+    while the next is tagged), or on a Dask cluster when ``EMOTAG_DASK_ADDRESS`` names
+    its scheduler (``tcp://host:8786``)."""
     address = os.environ.get("EMOTAG_DASK_ADDRESS")
     if address:
         from prefect_dask.task_runners import DaskTaskRunner
 
         return DaskTaskRunner(address=address)
-    return ThreadPoolTaskRunner(max_workers=1)
+    return ThreadPoolTaskRunner(max_workers=BATCHES_IN_FLIGHT)
 
 
 def with_dask(flow_fn: Any, address: str) -> Any:

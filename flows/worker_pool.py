@@ -22,6 +22,7 @@ __all__ = [
     "VideoJob",
     "VideoOutcome",
     "init_worker",
+    "prestart_pool",
     "process_batch",
     "process_video",
     "shutdown_pools",
@@ -141,10 +142,13 @@ def process_batch(
     """Tag ``jobs`` in ``workers`` processes (in this process when ``workers <= 1``).
 
     A worker that dies (killed, out of memory) fails only the videos it had; the
-    others finish, and the pool is rebuilt for what was still queued.
+    others finish, and the pool is rebuilt for what was still queued. Batches called
+    from several threads share the run's pool, so the workers stay busy while a batch
+    is being written; in-process batches tag one at a time.
     """
     if workers <= 1:
-        return [process_video(job, model_path=model_path, config=config) for job in jobs]
+        with _IN_PROCESS:
+            return [process_video(job, model_path=model_path, config=config) for job in jobs]
     outcomes: dict[int, VideoOutcome] = {}
     pending = list(range(len(jobs)))
     while pending:
@@ -169,8 +173,8 @@ _THREAD_ENV = (
     "NUMBA_NUM_THREADS",
 )
 _POOLS: dict[tuple[int, str | None], cf.ProcessPoolExecutor] = {}
-_BROKEN: set[tuple[int, str | None]] = set()  # pools a worker death has broken
 _POOLS_LOCK = threading.Lock()
+_IN_PROCESS = threading.Lock()  # one in-process batch tags at a time (others may write)
 
 
 def _pool(workers: int, model_path: str | None) -> cf.ProcessPoolExecutor:
@@ -186,21 +190,31 @@ def _pool(workers: int, model_path: str | None) -> cf.ProcessPoolExecutor:
 
 def _shared_pool(workers: int, model_path: str | None) -> cf.ProcessPoolExecutor:
     """A pool kept for the whole run, so each worker loads the model once per run,
-    not once per batch; replaced when a worker death has broken it."""
+    not once per batch; batches running at once share it."""
     key = (workers, model_path)
     with _POOLS_LOCK:
         pool = _POOLS.get(key)
-        if pool is None or key in _BROKEN:
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+        if pool is None:
             pool = _POOLS[key] = _pool(workers, model_path)
-            _BROKEN.discard(key)
         return pool
 
 
-def _mark_broken(workers: int, model_path: str | None) -> None:
+def _retire(workers: int, model_path: str | None, pool: cf.ProcessPoolExecutor) -> None:
+    """Drop ``pool`` after a worker death broke it, unless another batch already put a
+    fresh pool in its place (that one is left alone)."""
     with _POOLS_LOCK:
-        _BROKEN.add((workers, model_path))
+        if _POOLS.get((workers, model_path)) is pool:
+            del _POOLS[(workers, model_path)]
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def prestart_pool(*, workers: int, model_path: str | None) -> None:
+    """Start the run's ``workers`` processes now, so they load the model while the
+    parent still plans and records (no-op for ``workers <= 1``)."""
+    if workers > 1:
+        pool = _shared_pool(workers, model_path)
+        for _ in range(workers):
+            pool.submit(os.getpid)
 
 
 @atexit.register
@@ -228,19 +242,19 @@ def _run_pool(
         futures = {
             pool.submit(process_video, jobs[i], model_path=model_path, config=config): i for i in pending
         }
-    except cf.process.BrokenProcessPool:
-        _mark_broken(workers, model_path)
+    except (cf.process.BrokenProcessPool, RuntimeError):  # broken, or shut down by a retire
+        _retire(workers, model_path, pool)
         return True
     for future in cf.as_completed(futures):
         index = futures[future]
         try:
             outcomes[index] = future.result()
-        except cf.process.BrokenProcessPool:
-            broken = True
+        except (cf.process.BrokenProcessPool, cf.CancelledError):
+            broken = True  # a worker died here, or in a batch sharing the pool
         except Exception as exc:  # a bug on one video must not sink the batch
             outcomes[index] = VideoOutcome(jobs[index], "failed", f"worker error: {exc!r}")
     if broken:
-        _mark_broken(workers, model_path)
+        _retire(workers, model_path, pool)
     return broken
 
 

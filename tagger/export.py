@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tagger.errors import ModelError
-from tagger.quiet import import_tensorflow
+from tagger.quiet import import_tensorflow, native_stderr_silenced
 
 __all__ = ["cache_dir", "export_litert", "litert_card_entry"]
 
@@ -38,7 +38,7 @@ def export_litert(model: Any, out_path: str | os.PathLike[str]) -> Path:
     try:
         # The converter prints the SavedModel it goes through on stdout: keep it out of
         # the CLI's output (and of --json).
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), native_stderr_silenced():
             converter = tf.lite.TFLiteConverter.from_keras_model(model)
             flatbuffer = converter.convert()
     except Exception as exc:  # the converter raises a zoo of types

@@ -69,18 +69,24 @@ class FeatureConfig:
             raise ConfigError("f0_min_hz too low for frame_length")
 
 
+SCALAR_NAMES: tuple[str, ...] = (
+    "rms_db",
+    "zcr",
+    "centroid_hz",
+    "bandwidth_hz",
+    "rolloff_hz",
+    "flatness",
+    "voicing",
+)
+"""The per-frame scalar columns, in order (between the MFCCs and ``f0_hz``)."""
+
+
 def frame_feature_names(config: FeatureConfig = FeatureConfig()) -> list[str]:
     """Column names of :func:`frame_features`' output, in order."""
     return [
         *(f"logmel_{i:02d}" for i in range(config.n_mels)),
         *(f"mfcc_{i:02d}" for i in range(config.n_mfcc)),
-        "rms_db",
-        "zcr",
-        "centroid_hz",
-        "bandwidth_hz",
-        "rolloff_hz",
-        "flatness",
-        "voicing",
+        *SCALAR_NAMES,
         "f0_hz",
     ]
 
@@ -394,22 +400,13 @@ def _spectral_shape(
 
 def window_feature_names(config: FeatureConfig = FeatureConfig()) -> list[str]:
     """Column names of :func:`aggregate_windows`' output, in order."""
-    scalar_names = [
-        "rms_db",
-        "zcr",
-        "centroid_hz",
-        "bandwidth_hz",
-        "rolloff_hz",
-        "flatness",
-        "voicing",
-    ]
     return [
         *(f"mfcc_{i:02d}_mean" for i in range(config.n_mfcc)),
         *(f"mfcc_{i:02d}_std" for i in range(config.n_mfcc)),
         *(f"dmfcc_{i:02d}_mean" for i in range(config.n_mfcc)),
         *(f"dmfcc_{i:02d}_std" for i in range(config.n_mfcc)),
-        *(f"{name}_mean" for name in scalar_names),
-        *(f"{name}_std" for name in scalar_names),
+        *(f"{name}_mean" for name in SCALAR_NAMES),
+        *(f"{name}_std" for name in SCALAR_NAMES),
         "voiced_fraction",
         "log_f0_mean",
         "log_f0_std",

@@ -16,23 +16,11 @@ from pathlib import Path
 import pytest
 
 from catalog import Catalog
+from tests.flows.conftest import GOOD
 
 pytestmark = pytest.mark.slow
 MakeMedia = Callable[[str], Path]
-RECIPES = [
-    "mp4_aac",
-    "mkv_opus",
-    "webm_vorbis",
-    "mov_pcm",
-    "two_tracks",
-    "short",
-    "audio_only",
-    "unicode_name",
-    "rate_8k",
-    "rate_48k",
-    "surround51",
-    "vfr",
-]
+RECIPES = [*GOOD, "rate_8k", "rate_48k", "surround51", "vfr"]
 N_UNITS = len(RECIPES) + 1  # two_tracks has two
 
 

@@ -1,0 +1,153 @@
+"""A child process writing to a pipe (ffmpeg decoding to PCM): its stdout read ahead in
+fixed-size chunks by a thread, the tail of its stderr kept, and the process killed once
+the time spent waiting on it exceeds a limit. No media knowledge here."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from tagger.errors import DecodeError
+
+__all__ = ["ReadAhead", "StderrTail", "Watchdog"]
+
+_STDERR_KEEP_BYTES = 64 * 1024
+
+
+class ReadAhead:
+    """Reads chunks from ffmpeg's stdout in a thread, up to ``depth`` ahead, so ffmpeg
+    decodes while the consumer computes features (its pipe buffer alone holds only
+    ~4 ms of audio). Memory: ``depth + 1`` chunks. Iterating yields byte chunks of
+    ``chunk_bytes`` (the last may be shorter) until end of stream or a timeout."""
+
+    _END = b""
+
+    def __init__(self, stream: Any, *, chunk_bytes: int, watchdog: Watchdog, depth: int = 2) -> None:
+        self._stream = stream
+        self._chunk_bytes = chunk_bytes
+        self._watchdog = watchdog
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.is_set():
+                self._watchdog.waiting()
+                payload = _read_exactly(self._stream, self._chunk_bytes)
+                self._watchdog.idle()
+                if self._watchdog.fired or not payload:
+                    break
+                self._put(payload)
+                if len(payload) < self._chunk_bytes:
+                    break
+        except (OSError, ValueError) as exc:  # pipe closed under us when stopping
+            if not self._stopped.is_set():
+                self._put(exc)
+        finally:
+            self._watchdog.idle()
+            self._put(self._END)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                raise DecodeError(f"reading ffmpeg output failed: {item}")
+            if item is self._END or not item:
+                return
+            yield item
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def join(self) -> None:
+        self._thread.join(timeout=5.0)
+
+
+def _read_exactly(stream: Any, n_bytes: int) -> bytes:
+    """Read ``n_bytes`` from an unbuffered pipe, fewer only at end of stream."""
+    parts: list[bytes] = []
+    remaining = n_bytes
+    while remaining > 0:
+        part = stream.read(remaining)
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+class StderrTail:
+    """Drains a process's stderr in a thread (so it never blocks) and keeps the tail."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._buffer = bytearray()
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        for line in iter(lambda: self._stream.read(4096), b""):
+            self._buffer.extend(line)
+            if len(self._buffer) > _STDERR_KEEP_BYTES:
+                del self._buffer[: len(self._buffer) - _STDERR_KEEP_BYTES]
+
+    def join(self) -> None:
+        self._thread.join(timeout=5.0)
+
+    @property
+    def text(self) -> str:
+        return self._buffer.decode("utf-8", "replace")
+
+
+class Watchdog:
+    """Kills a process once the time spent waiting on it exceeds ``timeout_s`` seconds."""
+
+    def __init__(self, process: subprocess.Popen[bytes], *, timeout_s: float) -> None:
+        self._process = process
+        self._timeout_s = timeout_s
+        self._spent_s = 0.0
+        self._since: float | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.fired = False
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def waiting(self) -> None:
+        with self._lock:
+            self._since = time.monotonic()
+
+    def idle(self) -> None:
+        with self._lock:
+            if self._since is not None:
+                self._spent_s += time.monotonic() - self._since
+            self._since = None
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            with self._lock:
+                spent = self._spent_s
+                if self._since is not None:
+                    spent += time.monotonic() - self._since
+            if spent > self._timeout_s:
+                self.fired = True
+                self._process.kill()
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1.0)
