@@ -170,7 +170,16 @@ def analyse_file(
     timeout_s: float = 600.0,
     info: MediaInfo | None = None,
 ) -> Iterator[WindowBatch]:
-    """Stream audio track ``track`` of a media file through :func:`analyse_chunks`."""
+    """Stream audio track ``track`` of a media file through :func:`analyse_chunks`.
+
+    >>> from tagger.testing.media import write_wav
+    >>> from tagger.testing.signals import speech_like
+    >>> batches = list(analyse_file(write_wav(speech_like(5.0, seed=0))))  # 5 s of audio
+    >>> [(float(s), float(e)) for b in batches for s, e in zip(b.start_s, b.end_s)]  # seconds
+    [(0.0, 3.0), (1.0, 4.0), (2.0, 5.0), (3.0, 5.0)]
+    >>> batches[0].features.shape, batches[0].is_speech.dtype  # (n_windows, 161) aggregates
+    ((4, 161), dtype('bool'))
+    """
     chunks = stream_audio(
         path,
         track=track,

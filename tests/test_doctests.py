@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["catalog.store", "catalog.query", "tagger.segments", "tagger.model"]
+MODULES = ["catalog.store", "catalog.query", "tagger.frontend", "tagger.segments", "tagger.model"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,78 @@
+"""One core for a file track and an in-memory signal: the same rows either way, windows
+that cover the track, probabilities that sum to 1, segments that tile the track."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tagger.constants import EMOTIONS, SAMPLE_RATE
+from tagger.model import Classifier, load_model
+from tagger.pipeline import TagConfig, TrackTags, tag_signal, tag_track
+from tagger.testing.signals import silence, speech_like
+
+
+@pytest.fixture(scope="module")
+def classifier(tiny_model: Path) -> Classifier:
+    return load_model(tiny_model)
+
+
+@pytest.fixture(scope="module")
+def signal() -> np.ndarray:
+    """Speech-like audio, a 5 s pause, more speech: 17.5 s (not a whole number of hops)."""
+    return np.concatenate([speech_like(6.0, seed=1), silence(5.5), speech_like(6.0, seed=2, f0_hz=210.0)])
+
+
+def test_a_signal_and_the_same_audio_in_a_file_give_the_same_tags(
+    signal: np.ndarray, classifier: Classifier, tmp_path: Path
+) -> None:
+    path = tmp_path / "same.wav"
+    sf.write(path, signal, SAMPLE_RATE, subtype="FLOAT")  # lossless: ffmpeg decodes the same samples
+    from_signal = tag_signal(signal, classifier=classifier)
+    from_file = tag_track(path, track=0, classifier=classifier)
+    np.testing.assert_array_equal(from_signal.start_s, from_file.start_s)
+    np.testing.assert_array_equal(from_signal.end_s, from_file.end_s)
+    np.testing.assert_array_equal(from_signal.is_speech, from_file.is_speech)
+    np.testing.assert_allclose(from_signal.probs, from_file.probs, atol=1e-6)
+    assert from_signal.labels == from_file.labels
+    assert from_signal.segments == from_file.segments
+
+
+def test_tags_cover_the_track_and_segments_tile_it(signal: np.ndarray, classifier: Classifier) -> None:
+    tags = tag_signal(signal, classifier=classifier, config=TagConfig(min_segment_s=2.0))
+    duration = signal.size / SAMPLE_RATE
+    assert tags.start_s[0] == 0.0 and tags.end_s[-1] == pytest.approx(duration)
+    assert np.all(np.diff(tags.start_s) == pytest.approx(1.0))  # a window every hop
+    assert tags.probs.shape == (tags.n_windows, len(EMOTIONS))
+    np.testing.assert_allclose(tags.probs.sum(axis=1), 1.0, atol=1e-5)
+    assert not tags.is_speech.all() and tags.is_speech.any()  # the pause is found
+    assert all(label == "no_speech" for label, s in zip(tags.labels, tags.is_speech, strict=True) if not s)
+    segments = tags.segments
+    assert segments[0].start_s == 0.0 and segments[-1].end_s == pytest.approx(duration)
+    for before, after in itertools.pairwise(segments):
+        assert before.end_s == pytest.approx(after.start_s) and before.label != after.label
+    assert sum(s.n_windows for s in segments) == tags.n_windows
+    if tags.profile.speech_s > 0:
+        assert sum(tags.profile.shares.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_signal_resampled_from_48_khz_is_tagged_like_the_16_khz_one(
+    signal: np.ndarray, classifier: Classifier
+) -> None:
+    from tagger.frontend import resample
+
+    at_48k = resample(signal, orig_sr=SAMPLE_RATE, target_sr=48_000)
+    tags = tag_signal(at_48k, classifier=classifier, sample_rate=48_000)
+    reference = tag_signal(signal, classifier=classifier)
+    assert tags.n_windows == reference.n_windows
+    assert np.mean(tags.is_speech == reference.is_speech) >= 0.9
+
+
+def test_an_empty_signal_has_no_windows_and_no_segments(classifier: Classifier) -> None:
+    tags = tag_signal(np.zeros(0, dtype=np.float32), classifier=classifier)
+    assert isinstance(tags, TrackTags)
+    assert tags.n_windows == 0 and tags.segments == [] and tags.duration_s == 0.0
