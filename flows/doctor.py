@@ -30,10 +30,12 @@ def diagnose(*, catalog_root: str, model_path: str | None) -> dict[str, Any]:
         from tagger.model import load_model
 
         classifier = load_model(model_path)
+        runtime = getattr(classifier.forward, "path", None)
         checks["model"] = {
             "ok": True,
             "detail": f"{classifier.version} (input {classifier.input_name} "
-            f"{classifier.input_shape}, abstain below {classifier.abstain_threshold:.2f})",
+            f"{classifier.input_shape}, abstain below {classifier.abstain_threshold:.2f}; "
+            f"runs {runtime if runtime is not None else 'the Keras model'})",
         }
     except EmotagError as exc:
         checks["model"] = {"ok": False, "detail": str(exc)}

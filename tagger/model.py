@@ -253,7 +253,7 @@ class Classifier:
     def __init__(
         self, forward: Callable[[np.ndarray], Any], card: dict[str, Any], *, batch_size: int = 256
     ) -> None:
-        self._forward = forward
+        self.forward = forward
         self.card = card
         self.version: str = str(card["version"])
         self.temperature: float = float(card["calibration"]["temperature"])
@@ -275,7 +275,7 @@ class Classifier:
         n = x.shape[0]
         if n == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
-        parts = [np.asarray(self._forward(x[i : i + self.batch_size])) for i in range(0, n, self.batch_size)]
+        parts = [np.asarray(self.forward(x[i : i + self.batch_size])) for i in range(0, n, self.batch_size)]
         return apply_temperature(np.concatenate(parts), self.temperature)
 
     def predict(self, batch: WindowBatch) -> np.ndarray:
