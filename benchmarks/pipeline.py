@@ -196,7 +196,7 @@ def _pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     from catalog import Catalog
     from flows.library import fingerprint
     from flows.outcomes import write_outcomes
-    from flows.worker_pool import VideoJob, process_batch
+    from flows.worker_pool import VideoJob, process_batch, shutdown_pools
     from tagger.pipeline import TagConfig
 
     clock = StageClock()
@@ -226,6 +226,7 @@ def _pipeline(spec: dict[str, Any]) -> dict[str, Any]:
         finished = time.perf_counter()
     finally:
         sampler.__exit__()
+        shutdown_pools()  # reaped workers count in RUSAGE_CHILDREN (the per-worker peak RSS)
         shutil.rmtree(root, ignore_errors=True)
     usage = rusage()
     bad = [(o.job.path, o.status, o.error) for o in outcomes if o.status != "ok"]
