@@ -158,6 +158,17 @@ def extract(corpora: Path, *, per_speaker: int) -> dict[str, np.ndarray]:
             fold=fold,
             target="speech",
         )
+        # Stationary broadband noise (hum, hiss, crowd-like): pink at 10 and 0 dB SNR.
+        seed = int(rng.integers(1 << 16))
+        pink = signals.pink_noise(y.size / SR, seed=seed)[: y.size]
+        pink = pink / max(float(np.sqrt(np.mean(pink**2))), 1e-9)
+        for snr in (10.0, 0.0):
+            add(
+                y + pink * speech_rms / 10 ** (snr / 20),
+                name=f"{corpus} over pink noise {snr:.0f} dB",
+                fold=fold,
+                target="speech",
+            )
     return {
         "features": np.concatenate(feats),
         "old_speech": np.concatenate(old),
