@@ -298,10 +298,20 @@ def test_a_catalogue_made_before_content_opens_and_is_migrated(tmp_path: Path) -
     write_deltalake(
         str(root / "windows"), catalog_rows.select(old_schema.names).cast(old_schema), mode="append"
     )
+    marker = {"video_id": unit.video_id, "track_index": 0, "model_version": unit.model_version}
+    marker |= {"write_id": "w0", "run_id": "r0", "n_windows": n, "committed_at": now}
+    write_deltalake(
+        str(root / "units"), pa.Table.from_pylist([marker], schema=SCHEMAS["units"]), mode="append"
+    )
 
     reopened = Catalog(root)
     before = DeltaTable(str(root / "windows")).to_pyarrow_table()
     assert "content" not in before.column_names and before.num_rows == 5
+    # Readers see the old rows with content null before any migration...
+    assert reopened.open_table("windows").to_table().column("content").null_count == 5
+    assert query(reopened, "SELECT count(*) AS n FROM windows WHERE content IS NULL").to_pylist() == [
+        {"n": 5}
+    ]
     reopened.ensure()
     fields = {f.name for f in DeltaTable(str(root / "windows")).schema().fields}
     assert "content" in fields

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import soundfile as sf
 
 from tagger.content import (
     CONTENT_CLASSES,
@@ -20,6 +22,7 @@ from tagger.content import (
 from tagger.errors import ModelError, ParameterError
 from tagger.frontend import analyse_signal
 from tagger.testing import signals
+from tests.fixtures.media import CORPUS
 
 OTHER: dict[str, Callable[[], np.ndarray]] = {
     "silence": lambda: signals.silence(6.0),
@@ -101,3 +104,31 @@ def test_a_gate_for_other_features_is_refused(tmp_path: Path) -> None:
         classify_content(
             np.zeros((1, 300, 92), np.float32), np.array([300]), config=ContentConfig(weights=path)
         )
+
+
+def _shared_corpus(name: str) -> Path:
+    root = CORPUS.parent / name
+    if not (root / "manifest.tsv").is_file():
+        pytest.skip(f"../shared/corpora/{name} is not present")
+    return root
+
+
+def test_songs_of_the_music_corpus_get_no_emotion() -> None:
+    """A pin, not a measure (the shipped gate was fitted on these songs; the held-out
+    figures come from ``python -m benchmarks.content_gate``): 40 s of each song."""
+    root = _shared_corpus("music")
+    manifest = pd.read_csv(root / "manifest.tsv", sep="\t")
+    speech = []
+    for relative in manifest["path"]:
+        with sf.SoundFile(root / relative) as song:
+            song.seek(60 * song.samplerate)
+            y = song.read(40 * song.samplerate, dtype="float32")
+        speech.append(windows(y).is_speech.mean())
+    assert np.mean(speech) <= 0.1
+
+
+def test_polish_speech_is_speech() -> None:
+    root = _shared_corpus("nemo")
+    manifest = pd.read_csv(root / "manifest.tsv", sep="\t").sample(n=12, random_state=1)
+    shares = [windows(sf.read(root / p, dtype="float32")[0]).is_speech.mean() for p in manifest["path"]]
+    assert np.mean(shares) >= 0.9
