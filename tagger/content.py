@@ -243,23 +243,24 @@ def content_features(
     depth_db = np.sqrt(2.0 * syllabic_power / n_fft / n_valid_f)
 
     # Spectral flux over log-mel floored 80 dB below the window's loudest band.
-    logmel = frames[:, :, cols.logmel].astype(np.float64)
-    mel_peak = np.max(np.where(valid[:, :, None], logmel, -np.inf), axis=(1, 2))
-    logmel = np.maximum(logmel, (np.maximum(mel_peak, -100.0) - 80.0)[:, None, None])
+    # float32 and einsum reductions: these (n_windows, n_frames, n_mels) passes are most
+    # of the gate's cost.
+    logmel = np.asarray(frames[:, :, cols.logmel], dtype=np.float32)
+    mel_peak = np.max(np.where(valid[:, :, None], logmel, np.float32(-np.inf)), axis=(1, 2))
+    logmel = np.maximum(logmel, (np.maximum(mel_peak, -100.0) - 80.0).astype(np.float32)[:, None, None])
     change = np.diff(logmel, axis=1)
     pair_valid = valid[:, 1:] & valid[:, :-1]
     n_pairs = np.maximum(pair_valid.sum(axis=1), 1).astype(np.float64)
-    flux = np.sqrt(np.mean(change**2, axis=2))
+    flux = np.sqrt(np.einsum("wtb,wtb->wt", change, change) / logmel.shape[2]).astype(np.float64)
     flux_mean = np.where(pair_valid, flux, 0.0).sum(axis=1) / n_pairs
     flux_var = np.where(pair_valid, (flux - flux_mean[:, None]) ** 2, 0.0).sum(axis=1) / n_pairs
     flux_cv = np.sqrt(flux_var) / np.maximum(flux_mean, 1e-6)
     onset = np.where(pair_valid, np.maximum(change, 0.0).mean(axis=2), 0.0)
     onset_periodicity = _periodicity(onset, pair_valid, min_lag=25, max_lag=150)
     centred = logmel - logmel.mean(axis=2, keepdims=True)
-    norms = np.sqrt((centred**2).sum(axis=2))
-    correlation = (centred[:, 1:] * centred[:, :-1]).sum(axis=2) / np.maximum(
-        norms[:, 1:] * norms[:, :-1], 1e-9
-    )
+    norms = np.sqrt(np.einsum("wtb,wtb->wt", centred, centred)).astype(np.float64)
+    products = np.einsum("wtb,wtb->wt", centred[:, 1:], centred[:, :-1]).astype(np.float64)
+    correlation = products / np.maximum(norms[:, 1:] * norms[:, :-1], 1e-9)
     sustain = np.where(pair_valid & audible[:, 1:], correlation, 0.0).sum(axis=1) / np.maximum(
         (pair_valid & audible[:, 1:]).sum(axis=1), 1
     )
