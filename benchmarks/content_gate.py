@@ -3,12 +3,13 @@
     python -m benchmarks.content_gate [--corpora ../shared/corpora] [--write-weights]
 
 Four folds: fold k holds out song k of ``music`` (leave-one-song-out), a quarter of the
-RAVDESS actors and of the nEMO speakers, and a quarter of the noise recordings; the gate
-is trained on the other three quarters and scored on fold k, and the table sums the four
-folds. Speech is scored at its recorded level and gain-shifted by -20 and +20 dB
-(clipping allowed); speech over music mixes a held-out clip with an excerpt of the
-held-out song at 10 dB SNR. ``--write-weights`` then fits the gate on all folds and
-writes ``tagger/models/content_gate.json``. Window features are cached in ``--cache``.
+RAVDESS actors and of the nEMO speakers, and a quarter of the noise recordings (all
+slices of one recording in one fold); the gate is trained on the other three quarters
+and scored on fold k, and the table sums the four folds. Speech is scored at its
+recorded level and gain-shifted by -20 and +20 dB (clipping allowed); speech over music
+mixes a held-out clip with an excerpt of the held-out song at 10 dB SNR.
+``--write-weights`` then fits the gate on all folds and writes
+``tagger/models/content_gate.json``. Window features are cached in ``--cache``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ def _windows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return feats, voiced, audible_s
 
 
+def _recording(path: str) -> str:
+    """The source recording of a noise file: its fsID for UrbanSound8K slices, else itself."""
+    name = Path(path).name
+    return name.split("-")[0] if "urbansound" in path.lower() else name
+
+
 def _active_rms(y: np.ndarray) -> float:
     """RMS over the 25 ms frames within 40 dB of the loudest (speech without its pauses)."""
     n = y.size // 400 * 400
@@ -95,10 +102,14 @@ def extract(corpora: Path, *, per_speaker: int) -> dict[str, np.ndarray]:
             add(y * 10 ** (gain / 20), name=f"music {gain:+.0f} dB", fold=fold, target="music")
 
     noise = pd.read_csv(corpora / "noise" / "manifest.tsv", sep="\t")
-    order = rng.permutation(len(noise))
+    # UrbanSound8K files are slices of longer recordings ("<fsID>-<class>-<occurrence>-<slice>"):
+    # a recording's slices all go to one fold, so no held-out noise was heard in training.
+    recordings = sorted({_recording(path) for path in noise["path"]})
+    order = rng.permutation(len(recordings))
+    fold_of = {name: int(order[i]) % N_FOLDS for i, name in enumerate(recordings)}
     noise_audio: list[list[np.ndarray]] = [[] for _ in range(N_FOLDS)]
-    for i, path in enumerate(noise["path"]):
-        fold = int(order[i]) % N_FOLDS
+    for path in noise["path"]:
+        fold = fold_of[_recording(path)]
         y = sf.read(corpora / "noise" / path, dtype="float32")[0]
         noise_audio[fold].append(y)
         for gain in GAINS_DB:
