@@ -9,12 +9,14 @@ and scored on fold k, and the table sums the four folds. Speech is scored at its
 recorded level and gain-shifted by -20 and +20 dB (clipping allowed); speech over music
 mixes a held-out clip with an excerpt of the held-out song at 10 dB SNR.
 ``--write-weights`` then fits the gate on all folds and writes
-``tagger/models/content_gate.json``. Window features are cached in ``--cache``.
+``tagger/models/content_gate.json``. Window features are cached in ``--cache`` (a folder), under a name that changes with
+the code that computes them.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -24,6 +26,9 @@ import pandas as pd
 import soundfile as sf
 from scipy.optimize import minimize
 
+from tagger import content as content_module
+from tagger import features as features_module
+from tagger import speech as speech_module
 from tagger.content import (
     _DEFAULT_WEIGHTS,
     CONTENT_CLASSES,
@@ -53,6 +58,15 @@ def _windows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     level = batch.frames[:, :, FrameColumns(FeatureConfig()).rms_db]
     audible_s = (valid & (level >= ContentConfig().min_level_db)).sum(axis=1) * 0.01
     return feats, voiced, audible_s
+
+
+def _code_version() -> str:
+    """12 hex of the sha256 of the code behind the cached features (this file, the gate's
+    features, the frame features and the voicing detector)."""
+    digest = hashlib.sha256()
+    for module in (__file__, content_module.__file__, features_module.__file__, speech_module.__file__):
+        digest.update(Path(str(module)).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _recording(path: str) -> str:
@@ -271,17 +285,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", type=Path, default=Path("../shared/corpora"))
     parser.add_argument("--per-speaker", type=int, default=10, help="RAVDESS clips per actor (nEMO: 3x)")
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/emotag_content_gate.npz"))
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/emotag_content_gate"))
     parser.add_argument("--write-weights", action="store_true")
     args = parser.parse_args(argv)
     if not (args.corpora / "music" / "manifest.tsv").is_file():
         print(f"no corpora under {args.corpora}", file=sys.stderr)
         return 3
-    if args.cache.is_file():
-        data = dict(np.load(args.cache))
+    cache = args.cache / f"features-{_code_version()}-{args.per_speaker}.npz"
+    if cache.is_file():
+        data = dict(np.load(cache))
     else:
         data = extract(args.corpora, per_speaker=args.per_speaker)
-        np.savez(args.cache, **data)  # type: ignore[arg-type]
+        args.cache.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, **data)  # type: ignore[arg-type]
     config = ContentConfig()
     table = evaluate(data, config)
     with pd.option_context("display.width", 200, "display.float_format", "{:.1f}".format):
