@@ -9,8 +9,8 @@ and scored on fold k, and the table sums the four folds. Speech is scored at its
 recorded level and gain-shifted by -20 and +20 dB (clipping allowed); speech over music
 mixes a held-out clip with an excerpt of the held-out song at 10 dB SNR.
 ``--write-weights`` then fits the gate on all folds and writes
-``tagger/models/content_gate.json``. Window features are cached in ``--cache`` (a folder), under a name that changes with
-the code that computes them.
+``tagger/models/content_gate.json``. Window features are cached in the folder
+``--cache``, under a name that changes with the code that computes them.
 """
 
 from __future__ import annotations
