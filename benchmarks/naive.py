@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from tagger.content import classify_content
 from tagger.features import FeatureConfig, aggregate_windows, frame_features, silence_frame
 from tagger.frontend import WindowBatch
 from tagger.media import probe, stream_audio
@@ -44,6 +45,8 @@ def naive_tag_file(
             frames = np.empty((1, per_window, rows.shape[1]), dtype=np.float32)
             frames[0, : rows.shape[0]] = rows
             frames[0, rows.shape[0] :] = pad_row
+            voiced = detect_speech(frames, n_valid, features=features)
+            content = classify_content(frames, n_valid, features=features, voiced=voiced)
             batch = WindowBatch(
                 index=np.array([n_windows], dtype=np.int64),
                 start_s=np.array([start / window.sample_rate]),
@@ -51,7 +54,8 @@ def naive_tag_file(
                 frames=frames,
                 n_valid_frames=n_valid,
                 features=aggregate_windows(frames, n_valid, config=features),
-                is_speech=detect_speech(frames, n_valid, features=features),
+                content=content,
+                is_speech=content == "speech",
             )
             probs = classifier.predict(batch)
             classifier.label(probs, batch.is_speech)

@@ -8,11 +8,12 @@ from catalog.errors import CatalogError
 from catalog.paths import display_path, text_of
 from catalog.query import query
 from catalog.rows import unit_rows, video_row, video_seen_again
-from catalog.schema import SCHEMAS, TABLES, UNIT_TABLES, validate
+from catalog.schema import CONTENT_CLASSES, SCHEMAS, TABLES, UNIT_TABLES, validate
 from catalog.store import Catalog
 from catalog.units import UnitRows, sql_quote
 
 __all__ = [
+    "CONTENT_CLASSES",
     "SCHEMAS",
     "TABLES",
     "UNIT_TABLES",

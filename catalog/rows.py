@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from catalog.errors import CatalogError
 from catalog.paths import display_path, text_of
-from catalog.schema import EMOTIONS
+from catalog.schema import CONTENT_CLASSES, EMOTIONS
 from catalog.units import UnitRows
 
 __all__ = ["unit_rows", "video_row", "video_seen_again"]
@@ -84,10 +84,13 @@ def unit_rows(
     probs: np.ndarray,
     segments: Sequence[Mapping[str, Any]],
     profile: Mapping[str, Any],
+    content: Sequence[str] | None = None,
 ) -> UnitRows:
     """Rows of one unit.
 
-    ``start_s``/``end_s``/``is_speech``/``labels``: ``(n_windows,)``; ``probs``:
+    ``start_s``/``end_s``/``is_speech``/``labels``/``content``: ``(n_windows,)``;
+    ``content`` (``speech``/``music``/``other``) defaults to ``speech`` where
+    ``is_speech`` and ``other`` elsewhere, and must agree with it; ``probs``:
     ``(n_windows, 8)`` in :data:`catalog.schema.EMOTIONS` order. ``segments``: mappings
     with ``start_s, end_s, label, mean_confidence, n_windows``; ``profile``: mapping
     with ``speech_s``, ``shares`` (emotion -> share) and ``dominant_label``.
@@ -98,6 +101,16 @@ def unit_rows(
         raise CatalogError(f"probs must be (n_windows, {len(EMOTIONS)}), got {probs.shape}")
     if not (len(start_s) == len(end_s) == len(is_speech) == len(labels) == n):
         raise CatalogError("window arrays differ in length")
+    speech = np.asarray(is_speech, dtype=bool)
+    if content is None:
+        content = ["speech" if s else "other" for s in speech]
+    if len(content) != n:
+        raise CatalogError("window arrays differ in length")
+    content_text = [str(x) for x in content]
+    if any(c not in CONTENT_CLASSES for c in content_text):
+        raise CatalogError(f"content must be one of {CONTENT_CLASSES}")
+    if not np.array_equal(np.asarray(content_text) == "speech", speech):
+        raise CatalogError("is_speech must be content == 'speech'")
     key = {
         "video_id": pa.array([video_id] * n, pa.string()),
         "track_index": pa.array([track_index] * n, pa.int32()),
@@ -108,7 +121,8 @@ def unit_rows(
             **key,
             "start_s": pa.array(np.asarray(start_s, dtype=np.float64)),
             "end_s": pa.array(np.asarray(end_s, dtype=np.float64)),
-            "is_speech": pa.array(np.asarray(is_speech, dtype=bool)),
+            "is_speech": pa.array(speech),
+            "content": pa.array(content_text, pa.string()),
             "label": pa.array([str(x) for x in labels], pa.string()),
             "confidence": pa.array(probs.max(axis=1) if n else np.zeros(0, np.float32)),
             **{f"p_{name}": pa.array(probs[:, i]) for i, name in enumerate(EMOTIONS)},

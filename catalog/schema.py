@@ -14,6 +14,7 @@ import pyarrow as pa
 from catalog.errors import CatalogError
 
 __all__ = [
+    "CONTENT_CLASSES",
     "EMOTIONS",
     "SCHEMAS",
     "TABLES",
@@ -31,6 +32,9 @@ EMOTIONS: Final[tuple[str, ...]] = (
     "disgust",
     "surprised",
 )
+
+CONTENT_CLASSES: Final[tuple[str, ...]] = ("speech", "music", "other")
+"""Values of ``windows.content`` (what a window holds; only speech gets an emotion)."""
 
 _TS = pa.timestamp("us", tz="UTC")
 _UNIT_KEY = [
@@ -80,6 +84,9 @@ SCHEMAS: Final[dict[str, pa.Schema]] = {
             pa.field("start_s", pa.float64(), nullable=False),
             pa.field("end_s", pa.float64(), nullable=False),
             pa.field("is_speech", pa.bool_(), nullable=False),
+            # speech / music / other; is_speech is content = 'speech'. Added in
+            # catalogue schema 3: null in rows written before it.
+            pa.field("content", pa.string()),
             pa.field("label", pa.string(), nullable=False),
             pa.field("confidence", pa.float32(), nullable=False),
             *(pa.field(f"p_{name}", pa.float32(), nullable=False) for name in EMOTIONS),

@@ -18,7 +18,8 @@ def make_unit(
     rng = np.random.default_rng(index)
     probs = rng.dirichlet(np.ones(len(EMOTIONS)), size=n_windows).astype(np.float32)
     start = np.arange(n_windows, dtype=np.float64)
-    is_speech = rng.random(n_windows) > 0.2
+    content = rng.choice(["speech", "speech", "speech", "speech", "music", "other"], size=n_windows)
+    is_speech = content == "speech"
     labels = [
         EMOTIONS[int(i)] if s else "no_speech" for i, s in zip(probs.argmax(axis=1), is_speech, strict=True)
     ]
@@ -30,6 +31,7 @@ def make_unit(
         start_s=start,
         end_s=start + 3.0,
         is_speech=is_speech,
+        content=content.tolist(),
         labels=labels,
         probs=probs,
         segments=[

@@ -105,6 +105,7 @@ def _unit(video_id: str, track: int, tags: TrackTags) -> UnitRows:
         start_s=tags.start_s,
         end_s=tags.end_s,
         is_speech=tags.is_speech,
+        content=[str(c) for c in tags.content],
         labels=tags.labels,
         probs=tags.probs,
         segments=[dataclasses.asdict(s) for s in tags.segments],

@@ -16,6 +16,7 @@ import numpy as np
 import soxr
 
 from tagger.constants import SAMPLE_RATE
+from tagger.content import ContentConfig, classify_content
 from tagger.errors import ConfigError, ParameterError
 from tagger.features import FeatureConfig, FrameFeaturizer, aggregate_windows, silence_frame
 from tagger.media import MediaInfo, stream_audio
@@ -35,11 +36,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class FrontEndConfig:
-    """Window, feature and speech settings in one object; ``batch_windows`` windows per batch."""
+    """Window, feature, speech and content settings in one object; ``batch_windows``
+    windows per batch."""
 
     window: WindowConfig = field(default_factory=WindowConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
+    content: ContentConfig = field(default_factory=ContentConfig)
     batch_windows: int = 64
 
     def __post_init__(self) -> None:
@@ -61,7 +64,8 @@ class WindowBatch:
       ``n_valid_frames``)
     - ``n_valid_frames``: ``(b,)`` int64
     - ``features``: ``(b, n_window_features)`` float32 (see ``window_feature_names``)
-    - ``is_speech``: ``(b,)`` bool
+    - ``content``: ``(b,)`` str, ``speech``, ``music`` or ``other`` (see :mod:`tagger.content`)
+    - ``is_speech``: ``(b,)`` bool, ``content == "speech"``
     """
 
     index: np.ndarray
@@ -70,6 +74,7 @@ class WindowBatch:
     frames: np.ndarray
     n_valid_frames: np.ndarray
     features: np.ndarray
+    content: np.ndarray
     is_speech: np.ndarray
 
     def __len__(self) -> int:
@@ -193,7 +198,11 @@ def analyse_file(
 
 def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEndConfig) -> WindowBatch:
     """One :class:`WindowBatch` from consecutive ``windows``: their frame features,
-    aggregates and speech decisions; ``n_samples`` is the track length when known."""
+    aggregates and content classes; ``n_samples`` is the track length when known.
+
+    A window is speech when the voicing detector (:func:`tagger.speech.detect_speech`)
+    finds voice in it *and* the content gate (:func:`tagger.content.classify_content`)
+    calls it speech rather than music or other sound."""
     wcfg = config.window
     index = np.array([w.index for w in windows], dtype=np.int64)
     n_valid = np.array([w.n_valid for w in windows], dtype=np.int64)
@@ -203,6 +212,10 @@ def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEnd
     if n_samples is not None:
         ends = np.minimum(ends, n_samples)
     rate = float(wcfg.sample_rate)
+    voiced = detect_speech(frames, n_valid, features=config.features, config=config.speech)
+    content = classify_content(
+        frames, n_valid, features=config.features, config=config.content, voiced=voiced
+    )
     return WindowBatch(
         index=index,
         start_s=starts / rate,
@@ -210,5 +223,6 @@ def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEnd
         frames=frames,
         n_valid_frames=n_valid,
         features=aggregate_windows(frames, n_valid, config=config.features),
-        is_speech=detect_speech(frames, n_valid, features=config.features, config=config.speech),
+        content=content,
+        is_speech=content == "speech",
     )

@@ -74,12 +74,14 @@ class TagConfig:
 @dataclass(frozen=True)
 class TrackTags:
     """Tags of one track. Arrays have one row per window:
-    ``start_s``/``end_s`` (seconds), ``is_speech``, ``probs`` ``(n, 8)`` calibrated,
+    ``start_s``/``end_s`` (seconds), ``content`` (str: ``speech``, ``music`` or
+    ``other``), ``is_speech`` (``content == "speech"``), ``probs`` ``(n, 8)`` calibrated,
     ``labels`` (emotion, ``no_speech`` or ``uncertain``, before smoothing)."""
 
     model_version: str
     start_s: np.ndarray
     end_s: np.ndarray
+    content: np.ndarray
     is_speech: np.ndarray
     probs: np.ndarray
     labels: list[str]
@@ -99,10 +101,11 @@ def tag_batches(
     batches: Iterable[WindowBatch], *, classifier: WindowClassifier, config: TagConfig = TagConfig()
 ) -> TrackTags:
     """Classify every window of a stream of batches and post-process the track."""
-    starts, ends, speech, probs = [], [], [], []
+    starts, ends, content, speech, probs = [], [], [], [], []
     for batch in batches:
         starts.append(batch.start_s)
         ends.append(batch.end_s)
+        content.append(batch.content)
         speech.append(batch.is_speech)
         probs.append(classifier.predict(batch).astype(np.float32))
     if not starts:
@@ -111,6 +114,7 @@ def tag_batches(
             model_version=classifier.version,
             start_s=empty,
             end_s=empty,
+            content=np.zeros(0, dtype=str),
             is_speech=np.zeros(0, dtype=bool),
             probs=np.zeros((0, len(EMOTIONS)), dtype=np.float32),
             labels=[],
@@ -128,6 +132,7 @@ def tag_batches(
         model_version=classifier.version,
         start_s=start_s,
         end_s=end_s,
+        content=np.concatenate(content),
         is_speech=is_speech,
         probs=all_probs,
         labels=labels,

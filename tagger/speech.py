@@ -25,7 +25,7 @@ class SpeechConfig:
     Measured accuracy with these defaults is in ``docs/speech.md``.
     """
 
-    min_level_db: float = -55.0
+    min_level_db: float = -70.0
     min_voicing: float = 0.45
     max_flatness: float = 0.30
     min_voiced_fraction: float = 0.10

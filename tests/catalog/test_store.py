@@ -235,3 +235,88 @@ def test_sigkill_mid_write_leaves_a_consistent_catalogue_and_rerun_completes(
     assert counts(catalog) == {"windows": 800, "segments": 80, "profiles": 40, "units": 40}
     catalog.purge_orphans(min_age=timedelta(0))
     assert raw_count(catalog, "windows") == 800
+
+
+def test_window_content_round_trips_and_agrees_with_is_speech(catalog: Catalog) -> None:
+    unit = make_unit(7, n_windows=30)
+    written = unit.windows.column("content").to_pylist()
+    assert {"speech", "music", "other"} <= set(written)
+    catalog.write_units([unit], run_id="r1")
+    rows = query(
+        catalog, "SELECT start_s, content, is_speech, label FROM windows ORDER BY start_s"
+    ).to_pylist()
+    assert [r["content"] for r in rows] == written
+    assert all(r["is_speech"] == (r["content"] == "speech") for r in rows)
+    assert all(r["label"] == "no_speech" for r in rows if r["content"] != "speech")
+
+
+def test_unit_rows_refuse_content_that_contradicts_is_speech() -> None:
+    from catalog import unit_rows
+
+    unit = make_unit(1, n_windows=4)
+    fields = {
+        "video_id": "v",
+        "track_index": 0,
+        "model_version": "m",
+        "start_s": unit.windows.column("start_s").to_numpy(),
+        "end_s": unit.windows.column("end_s").to_numpy(),
+        "labels": unit.windows.column("label").to_pylist(),
+        "probs": [[1 / 8] * 8] * 4,
+        "segments": [],
+        "profile": {
+            "speech_s": 0.0,
+            "shares": dict.fromkeys(SCHEMAS["profiles"].names, 0.0),
+            "dominant_label": "x",
+        },
+    }
+    with pytest.raises(CatalogError, match="content"):
+        unit_rows(**fields, is_speech=[True] * 4, content=["music"] * 4)  # type: ignore[arg-type]
+    with pytest.raises(CatalogError, match="content must be one of"):
+        unit_rows(**fields, is_speech=[False] * 4, content=["song"] * 4)  # type: ignore[arg-type]
+
+
+def test_a_catalogue_made_before_content_opens_and_is_migrated(tmp_path: Path) -> None:
+    from deltalake import write_deltalake
+
+    root = tmp_path / "catalog"
+    old = Catalog(root)
+    old.ensure()
+    # An older windows table: the same columns but no `content`, holding one unit's rows.
+    old_schema = pa.schema([f for f in SCHEMAS["windows"] if f.name != "content"])
+    unit = make_unit(3, n_windows=5)
+    catalog_rows = unit.windows.drop_columns(["content"])
+    n = catalog_rows.num_rows
+    now = datetime.now(UTC)
+    catalog_rows = catalog_rows.append_column("run_id", pa.array(["r0"] * n)).append_column(
+        "write_id", pa.array(["w0"] * n)
+    )
+    catalog_rows = catalog_rows.append_column("tagged_at", pa.array([now] * n, pa.timestamp("us", tz="UTC")))
+    import shutil
+
+    shutil.rmtree(root / "windows")
+    DeltaTable.create(str(root / "windows"), schema=old_schema)
+    write_deltalake(
+        str(root / "windows"), catalog_rows.select(old_schema.names).cast(old_schema), mode="append"
+    )
+    marker = {"video_id": unit.video_id, "track_index": 0, "model_version": unit.model_version}
+    marker |= {"write_id": "w0", "run_id": "r0", "n_windows": n, "committed_at": now}
+    write_deltalake(
+        str(root / "units"), pa.Table.from_pylist([marker], schema=SCHEMAS["units"]), mode="append"
+    )
+
+    reopened = Catalog(root)
+    before = DeltaTable(str(root / "windows")).to_pyarrow_table()
+    assert "content" not in before.column_names and before.num_rows == 5
+    # Readers see the old rows with content null before any migration...
+    assert reopened.open_table("windows").to_table().column("content").null_count == 5
+    assert query(reopened, "SELECT count(*) AS n FROM windows WHERE content IS NULL").to_pylist() == [
+        {"n": 5}
+    ]
+    reopened.ensure()
+    fields = {f.name for f in DeltaTable(str(root / "windows")).schema().fields}
+    assert "content" in fields
+    migrated = DeltaTable(str(root / "windows")).to_pyarrow_table()
+    assert migrated.column("content").null_count == 5  # old rows: content unknown
+    reopened.write_units([make_unit(4, n_windows=5)], run_id="r1")
+    after = DeltaTable(str(root / "windows")).to_pyarrow_table()
+    assert after.num_rows == 10 and after.column("content").null_count == 5
