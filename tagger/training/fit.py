@@ -65,7 +65,7 @@ def fit_network(
     )
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     weights = _class_weights(y, mconfig.n_classes) if config.class_weighting else None
-    if config.augment and mconfig.input_name in ("melscal", "logmel", "frames"):
+    if config.augment and mconfig.input_name in ("melscal", "melscal_rel", "logmel", "frames"):
         from concurrent.futures import ThreadPoolExecutor
 
         # Each epoch's augmentation has its own generator, so results do not depend on
@@ -73,7 +73,9 @@ def fit_network(
         epoch_rngs = [np.random.default_rng([seed, e]) for e in range(config.epochs)]
 
         def epoch_inputs(rng: np.random.Generator) -> np.ndarray:
-            return augment_logmel(mix_noisy(x, x_noisy, rng, fraction=config.noisy_fraction), rng)
+            mixed = mix_noisy(x, x_noisy, rng, fraction=config.noisy_fraction)
+            # A level-free input has no level to perturb: gain comes from the waveform copies.
+            return augment_logmel(mixed, rng, gain_db=0.0 if mconfig.input_name == "melscal_rel" else 6.0)
 
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(epoch_inputs, epoch_rngs[0])
