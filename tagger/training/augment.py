@@ -23,6 +23,7 @@ __all__ = [
     "augment_logmel",
     "mix_at_snr",
     "mix_noisy",
+    "noise_bank",
     "noisy_inputs",
     "speech_level",
     "training_noise",
@@ -107,13 +108,47 @@ def apply_gain(y: np.ndarray, *, gain_db: float, max_clip_db: float = np.inf) ->
     return scaled.astype(np.float32)
 
 
-def perturb_waveform(y: np.ndarray, rng: np.random.Generator, *, config: TrainConfig) -> np.ndarray:
+def noise_bank(root: str | Path, *, split: str = "train") -> list[np.ndarray]:
+    """Background recordings of the noise corpus at ``root`` (``manifest.tsv`` with ``path``):
+    ``train`` = Speech Commands' background noises and UrbanSound8K fold 1, ``heldout`` =
+    UrbanSound8K fold 10, so that checks never hear a recording training mixed in."""
+    import pandas as pd
+
+    manifest = Path(root) / "manifest.tsv"
+    if not manifest.is_file():
+        raise DatasetError(f"noise manifest not found: {manifest}")
+    paths = pd.read_csv(manifest, sep="\t")["path"].astype(str)
+    held_out = paths.str.contains("/fold10/")
+    chosen = paths[held_out] if split == "heldout" else paths[~held_out]
+    return [read_clip(Path(root) / p) for p in chosen]
+
+
+def _real_noise(bank: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of a random recording of ``bank`` from a random offset, looped if short."""
+    recording = bank[int(rng.integers(len(bank)))]
+    reps = -(-n // max(recording.size, 1)) + 1
+    looped = np.tile(recording, reps)
+    start = int(rng.integers(0, max(1, looped.size - n)))
+    return looped[start : start + n]
+
+
+def perturb_waveform(
+    y: np.ndarray, rng: np.random.Generator, *, config: TrainConfig, bank: list[np.ndarray] | None = None
+) -> np.ndarray:
     """One training copy of ``y``: :func:`add_noise` at ``config.snr_db`` (for a
     ``config.noise_probability`` share of copies when ``config.gain_db`` is set, always
-    otherwise), then :func:`apply_gain` by a gain drawn from ``config.gain_db``."""
-    if config.gain_db is None:
+    otherwise; a recording of ``bank`` instead of coloured noise for half of them when
+    given), then :func:`apply_gain` by a gain drawn from ``config.gain_db``."""
+    if config.gain_db is None and bank is None:
         return add_noise(y, rng, snr_db=config.snr_db)
-    noisy = add_noise(y, rng, snr_db=config.snr_db) if rng.random() < config.noise_probability else y
+    noisy = y
+    if rng.random() < config.noise_probability:
+        if bank and rng.random() < 0.5:
+            noisy = mix_at_snr(y, _real_noise(bank, y.size, rng), snr_db=float(rng.uniform(*config.snr_db)))
+        else:
+            noisy = add_noise(y, rng, snr_db=config.snr_db)
+    if config.gain_db is None:
+        return noisy
     gain = float(rng.uniform(*config.gain_db))
     return apply_gain(noisy, gain_db=gain, max_clip_db=config.max_clip_db)
 
@@ -148,12 +183,13 @@ def noisy_inputs(
     with a ``recipe`` whose ``gain_db`` is set, :func:`perturb_waveform` (noise and gain)."""
     rng = np.random.default_rng([seed, 7])
     perturbation = replace(recipe if recipe is not None else TrainConfig(), snr_db=snr_db)
+    bank = noise_bank(perturbation.noise_dir) if perturbation.noise_dir is not None else None
     per_copy: list[list[np.ndarray]] = [[] for _ in range(copies)]
     for index, path in enumerate(clips.paths):
         mono = read_clip(path)
         n_windows = int(np.count_nonzero(clips.clip == index))
         for k in range(copies):
-            batch = analyse_signal(perturb_waveform(mono, rng, config=perturbation), config=config)
+            batch = analyse_signal(perturb_waveform(mono, rng, config=perturbation, bank=bank), config=config)
             if batch is None or len(batch) != n_windows:
                 raise DatasetError(f"noisy copy of {path} does not cut into {n_windows} windows")
             per_copy[k].append(window_inputs(input_name, frames=batch.frames, features=batch.features))
@@ -176,6 +212,8 @@ def training_noise(
         if config.gain_db is not None:
             lo_gain, hi_gain = config.gain_db
             gain = f"-gain{lo_gain:g}_{hi_gain:g}_{config.max_clip_db:g}_{config.noise_probability:g}"
+        if config.noise_dir is not None:
+            gain += "-realnoise"
         stored = cache.with_name(
             f"{cache.stem}.noisy-{input_name}-{config.noise_copies}-{lo:g}-{hi:g}{gain}-{seed}.npy"
         )

@@ -27,7 +27,9 @@ class TrainConfig:
     window in a random ``noisy_fraction`` of each epoch's windows; with ``gain_db`` set, each
     copy is also scaled by a gain drawn uniformly from it (dB) and clipped to ±1, at most
     ``max_clip_db`` of peak over full scale, and noise is added to a ``noise_probability``
-    share of the copies only (the rest are clean, at another level). ``n_members``
+    share of the copies only (the rest are clean, at another level); with ``noise_dir`` (the
+    noise corpus), half of the noisy copies get a real background recording of its
+    training part instead of coloured noise. ``n_members``
     models with different seeds are averaged into one shipped model.
     """
 
@@ -46,6 +48,7 @@ class TrainConfig:
     gain_db: tuple[float, float] | None = None
     max_clip_db: float = 6.0
     noise_probability: float = 1.0
+    noise_dir: str | None = None
     paper_epochs: int = 300
     paper_batch_size: int = 16
     paper_learning_rate: float = 1e-5
