@@ -84,7 +84,7 @@ def _clip_probs(members: list[Any], corpus: Corpus) -> np.ndarray:
     return clip_probabilities(corpus.clips, window_probs)
 
 
-def _score(labels: np.ndarray, probs: np.ndarray, classes: list[int] | None = None) -> dict[str, float]:
+def _score(labels: np.ndarray, probs: np.ndarray, classes: list[int] | None = None) -> dict[str, Any]:
     """Clip accuracy and UAR; with ``classes``, over clips of those classes, arg-max among them."""
     if classes is not None:
         keep = np.isin(labels, classes)
@@ -93,7 +93,20 @@ def _score(labels: np.ndarray, probs: np.ndarray, classes: list[int] | None = No
     else:
         predicted = probs.argmax(axis=1)
     metrics = classification_metrics(labels, predicted)
-    return {"clip_accuracy": metrics["accuracy"], "uar": metrics["uar"], "n": int(labels.size)}
+    return {
+        "clip_accuracy": metrics["accuracy"],
+        "uar": metrics["uar"],
+        "n": int(labels.size),
+        "confusion": metrics["confusion"],
+    }
+
+
+def _brief(score: dict[str, Any]) -> str:
+    """``acc a %, UAR u %`` (and the same among the corpus's own classes when scored)."""
+    text = f"acc {100 * score['clip_accuracy']:.1f} %, UAR {100 * score['uar']:.1f} % (n {score['n']})"
+    if "own classes" in score:
+        text += f"; own classes: {_brief(score['own classes'])}"
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,10 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     probs = _clip_probs(members, other)
                     score = _score(other.clips.labels[other.known], probs[other.known], shared)
                     results[f"loco {corpus.name} -> {other.name}"] = score
-                    print(
-                        f"loco {corpus.name} -> {other.name}: {score} ({time.time() - started:.0f} s)",
-                        flush=True,
-                    )
+                    took = time.time() - started
+                    print(f"loco {corpus.name} -> {other.name}: {_brief(score)} ({took:.0f} s)", flush=True)
                 continue
             probs = np.zeros((corpus.clips.n_clips, len(EMOTIONS)), dtype=np.float32)
             for k in sorted({int(f) for f in corpus.fold if f >= 0}):
@@ -159,15 +170,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     parts += [(other, other.known) for other in corpora if other is not corpus]
                 members = _train(parts, config, args.seed)
                 probs[test] = _clip_probs(members, corpus)[test]
-                fold_score = _score(corpus.clips.labels[test], probs[test])
+                fold_score = _brief(_score(corpus.clips.labels[test], probs[test]))
                 print(
                     f"{experiment} {corpus.name} fold {k}: {fold_score} ({time.time() - started:.0f} s)",
                     flush=True,
                 )
             known = corpus.known
             score = _score(corpus.clips.labels[known], probs[known])
+            # The same predictions, arg-max among the corpus's own classes only.
+            score["own classes"] = _score(corpus.clips.labels[known], probs[known], corpus.classes)
             results[f"{experiment} {corpus.name}"] = score
-            print(f"{experiment} {corpus.name}: {score}", flush=True)
+            print(f"{experiment} {corpus.name}: {_brief(score)}", flush=True)
     print(json.dumps(results))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
