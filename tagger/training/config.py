@@ -120,6 +120,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--noise-probability", type=float, default=recipe.noise_probability, help="share of copies with noise"
     )
+    parser.add_argument("--noise-dir", help="noise corpus whose recordings join the noisy copies")
     parser.add_argument("--paper-epochs", type=int, default=recipe.paper_epochs)
     parser.add_argument("--no-baselines", action="store_true", help="skip the paper and SVM rows")
     parser.add_argument("--no-benchmark", action="store_true", help="skip the windows/s measurement")
@@ -138,6 +139,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         gain_db=None if args.gain_db is None else (float(args.gain_db[0]), float(args.gain_db[1])),
         noise_copies=args.noise_copies,
         noise_probability=args.noise_probability,
+        noise_dir=args.noise_dir,
         paper_epochs=args.paper_epochs,
     )
     return TrainOptions(
