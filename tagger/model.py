@@ -156,7 +156,8 @@ _SILENCE_DB = -100.0  # the front end's level of digital silence (tagger.feature
 
 def melscal_rel(frames: np.ndarray) -> np.ndarray:
     """:func:`melscal` with the window's level removed: ``(n, t, 92)`` -> ``(n, t // 4, 72)``
-    float32, the same columns, the same for a signal scaled by any gain (short of clipping).
+    float32, the same columns, unchanged by a gain that leaves the window unclipped and
+    above -50 dBFS.
 
     A window's reference level is the mean ``rms_db`` of its active frames (those within
     :data:`ACTIVE_RANGE_DB` of its loudest frame); the log-mel and ``rms_db`` columns
