@@ -19,16 +19,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from tagger.model import DEFAULT_MODEL_PATH, card_path_for, file_sha256, read_card
+from tagger.model import DEFAULT_MODEL_PATH, card_path_for, file_sha256, model_config_for, read_card
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from tagger.training import TrainConfig, extract_clips, fit_members, read_folds, read_manifest
     from tagger.training.augment import training_noise
     from tagger.training.card import save_ensemble
-    from tagger.training.dataset import model_inputs
+    from tagger.training.dataset import ClipSet, model_inputs
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.heldout", description=__doc__)
     parser.add_argument("--manifest", required=True, type=Path)
@@ -36,6 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fold", type=int, default=0, help="the held-out fold")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench/heldout"))
+    parser.add_argument("--cache", type=Path, help=".npz cache of the training clips' windows")
+    parser.add_argument("--kind", default=None, help="model kind (default: the shipped recipe's)")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
+    parser.add_argument("--members", type=int, default=None, help="default: the recipe's")
+    parser.add_argument("--gain-db", type=float, nargs=2, help="gain range of the noisy copies (dB)")
+    parser.add_argument("--noise-copies", type=int, default=None, help="default: the recipe's")
+    parser.add_argument("--noise-probability", type=float, default=None, help="default: the recipe's")
     args = parser.parse_args(argv)
 
     frame = read_manifest(args.manifest)
@@ -44,10 +52,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     actors = sorted({int(a) for a in frame.loc[held_out, "actor"]})
     print(f"held out: fold {args.fold}, actors {actors}, {int(held_out.sum())} clips")
     started = time.time()
-    clips = extract_clips(frame[~held_out])
+    if args.cache is not None and args.cache.is_file():
+        clips = ClipSet.load(args.cache)
+    else:
+        clips = extract_clips(frame[~held_out])
+        if args.cache is not None:
+            clips.save(args.cache)
     config = TrainConfig()
+    if args.kind is not None:
+        config = replace(config, model=model_config_for(args.kind))
+    if args.epochs is not None:
+        config = replace(config, epochs=args.epochs)
+    if args.members is not None:
+        config = replace(config, n_members=args.members)
+    if args.gain_db is not None:
+        config = replace(config, gain_db=(float(args.gain_db[0]), float(args.gain_db[1])))
+    if args.noise_copies is not None:
+        config = replace(config, noise_copies=args.noise_copies)
+    if args.noise_probability is not None:
+        config = replace(config, noise_probability=args.noise_probability)
+    print(f"recipe: {config}", flush=True)
     x = model_inputs(clips, config.model_config().input_name)
-    x_noisy = training_noise(clips, config, seed=args.seed)
+    x_noisy = training_noise(clips, config, seed=args.seed, cache=args.cache)
     members = fit_members(x, clips.window_labels(), config=config, seed=args.seed, x_noisy=x_noisy)
     args.out.mkdir(parents=True, exist_ok=True)
     model_path = args.out / f"heldout-fold{args.fold}.keras"
@@ -60,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sha256=digest,
         training={"actors": sorted({int(a) for a in clips.actors}), "note": "benchmarks.heldout"},
     )
+    mconfig = config.model_config()
+    card["input"] = {"name": mconfig.input_name, "shape": list(mconfig.input_shape)}
     card_path_for(model_path).write_text(json.dumps(card, indent=2), encoding="utf-8")
     print(f"trained on {clips.n_clips} clips of the other actors in {time.time() - started:.0f} s")
 

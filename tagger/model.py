@@ -43,20 +43,25 @@ __all__ = [
     "litert_file",
     "load_model",
     "melscal",
+    "melscal_rel",
     "model_config_for",
     "read_card",
     "verify_model_file",
     "window_inputs",
+    "window_level_db",
 ]
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "default.keras"
 """The shipped model; its card is ``default.card.json`` beside it."""
 
-ModelKind = Literal["melscal_cnn", "logmel_cnn", "frames_cnn", "aggregate_mlp", "paper_conv1d"]
-InputName = Literal["melscal", "logmel", "frames", "features", "mfcc40"]
+ModelKind = Literal[
+    "melscal_cnn", "melscal_rel_cnn", "logmel_cnn", "frames_cnn", "aggregate_mlp", "paper_conv1d"
+]
+InputName = Literal["melscal", "melscal_rel", "logmel", "frames", "features", "mfcc40"]
 
 _INPUT_OF_KIND: dict[str, InputName] = {
     "melscal_cnn": "melscal",
+    "melscal_rel_cnn": "melscal_rel",
     "logmel_cnn": "logmel",
     "frames_cnn": "frames",
     "aggregate_mlp": "features",
@@ -69,7 +74,8 @@ class ModelConfig:
     """Architecture of one model.
 
     - ``kind``: ``melscal_cnn`` (log-mel plus the scalar frame features in 40 ms
-      steps, see :func:`melscal`, ``input_shape=(75, 72)``, ``time_pool=1``), ``logmel_cnn`` (windows of
+      steps, see :func:`melscal`, ``input_shape=(75, 72)``, ``time_pool=1``), ``melscal_rel_cnn``
+      (the same with the window's level removed, see :func:`melscal_rel`), ``logmel_cnn`` (windows of
       log-mel frames, ``input_shape=(300, 64)``),
       ``frames_cnn`` (all 92 frame features, ``(300, 92)``), ``aggregate_mlp``
       (per-window aggregates, ``(161,)``) or ``paper_conv1d`` (the seed
@@ -106,6 +112,7 @@ class ModelConfig:
 
 INPUT_SHAPES: dict[str, tuple[int, ...]] = {
     "melscal_cnn": (75, 72),
+    "melscal_rel_cnn": (75, 72),
     "logmel_cnn": (300, 64),
     "frames_cnn": (300, 92),
     "aggregate_mlp": (161,),
@@ -137,12 +144,89 @@ def melscal(frames: np.ndarray) -> np.ndarray:
     becomes log f0, 0 on unvoiced frames, before averaging.
     """
     cols = FrameColumns(FeatureConfig())
+    x = _frame_rows(frames, cols)
+    return _pool(np.concatenate([x[..., cols.logmel], x[..., cols.scalars], _log_f0(x, cols)], axis=-1))
+
+
+LEVEL_RANGE_DB = 50.0
+"""``melscal_rel`` keeps levels down to this far below the window's speech level."""
+
+ACTIVE_RANGE_DB = 30.0
+"""Frames within this much of a window's loudest frame set its reference level."""
+
+VOICED_RANGE_DB = 15.0
+"""``melscal_rel`` keeps voicing and f0 of frames down to this far below the reference level."""
+
+_SILENCE_DB = -100.0  # the front end's level of digital silence (tagger.features._POWER_FLOOR)
+
+
+def melscal_rel(frames: np.ndarray) -> np.ndarray:
+    """:func:`melscal` with the window's level removed: ``(n, t, 92)`` -> ``(n, t // 4, 72)``
+    float32, the same columns, unchanged by a gain that leaves the window unclipped and
+    above -50 dBFS.
+
+    A window's reference level is the mean ``rms_db`` of its active frames (those within
+    :data:`ACTIVE_RANGE_DB` of its loudest frame); the log-mel and ``rms_db`` columns
+    become dB relative to it, floored at ``-LEVEL_RANGE_DB`` (digital silence too), so
+    nothing below the floor can move with the gain. Spectral shape, voicing and f0 are
+    level-free already, but the front end drops voicing below -70 dBFS, so they are kept
+    only within :data:`VOICED_RANGE_DB` of the reference. The whole input is level-free
+    while the window's level (:func:`window_level_db`) stays above -50 dBFS, where the
+    front end's -100 dB floor of mel power meets ours. What the shipped ``melscal`` model
+    took from absolute level (RAVDESS's angry clips are its loudest) was a recording-level
+    cue that does not transfer to soundtracks ~18 dB louder (issue #14).
+    """
+    cols = FrameColumns(FeatureConfig())
+    x = _frame_rows(frames, cols)
+    rms_db = x[..., cols.rms_db]
+    reference = window_level_db(x)
+
+    def relative(db: np.ndarray) -> np.ndarray:
+        shifted = np.maximum(db - reference[:, None, None], -LEVEL_RANGE_DB)
+        return np.where(db <= _SILENCE_DB + 0.01, -LEVEL_RANGE_DB, shifted).astype(np.float32)
+
+    voiced = (rms_db >= reference[:, None] - VOICED_RANGE_DB)[..., None]
+    scalars = x[..., cols.scalars]
+    voicing = np.where(voiced, scalars[..., -1:], 0.0)
+    return _pool(
+        np.concatenate(
+            [
+                relative(x[..., cols.logmel]),
+                relative(scalars[..., :1]),
+                scalars[..., 1:-1],
+                voicing,
+                np.where(voiced, _log_f0(x, cols), 0.0),
+            ],
+            axis=-1,
+        ).astype(np.float32)
+    )
+
+
+def window_level_db(frames: np.ndarray) -> np.ndarray:
+    """Reference level of windows of frame rows ``(n, t, 92)`` -> ``(n,)`` float32, dBFS: the
+    mean ``rms_db`` of the frames within :data:`ACTIVE_RANGE_DB` of the window's loudest.
+    A gain of ``g`` dB moves it by ``g`` (above digital silence)."""
+    cols = FrameColumns(FeatureConfig())
+    rms_db = np.asarray(frames, dtype=np.float32)[..., cols.rms_db]
+    active = rms_db >= rms_db.max(axis=1, keepdims=True) - ACTIVE_RANGE_DB
+    level: np.ndarray = ((rms_db * active).sum(axis=1) / np.maximum(active.sum(axis=1), 1)).astype(np.float32)
+    return level
+
+
+def _frame_rows(frames: np.ndarray, cols: FrameColumns) -> np.ndarray:
     x = np.asarray(frames, dtype=np.float32)
     if x.ndim != 3 or x.shape[-1] != cols.n_columns or x.shape[1] % MELSCAL_POOL:
         raise ModelError(f"need frame rows (n, t % {MELSCAL_POOL} == 0, {cols.n_columns}), got {x.shape}")
+    return x
+
+
+def _log_f0(x: np.ndarray, cols: FrameColumns) -> np.ndarray:
     f0 = x[..., cols.f0 : cols.f0 + 1]
-    log_f0 = np.where(f0 > 0, np.log(np.maximum(f0, 1.0)), 0.0).astype(np.float32)
-    rows = np.concatenate([x[..., cols.logmel], x[..., cols.scalars], log_f0], axis=-1)
+    return np.where(f0 > 0, np.log(np.maximum(f0, 1.0)), 0.0).astype(np.float32)
+
+
+def _pool(rows: np.ndarray) -> np.ndarray:
+    """Frame rows ``(n, t, c)`` averaged in groups of :data:`MELSCAL_POOL` -> ``(n, t // 4, c)``."""
     n, t, c = rows.shape
     pooled: np.ndarray = rows.reshape(n, t // MELSCAL_POOL, MELSCAL_POOL, c).mean(axis=2, dtype=np.float32)
     return pooled
@@ -150,11 +234,13 @@ def melscal(frames: np.ndarray) -> np.ndarray:
 
 def window_inputs(input_name: str, *, frames: np.ndarray, features: np.ndarray) -> np.ndarray:
     """The model input named ``input_name`` of windows with frame rows ``frames``
-    ``(n, 300, 92)`` and aggregates ``features`` ``(n, 161)``: ``melscal`` ``(n, 75, 72)``,
+    ``(n, 300, 92)`` and aggregates ``features`` ``(n, 161)``: ``melscal`` or ``melscal_rel`` ``(n, 75, 72)``,
     ``logmel`` ``(n, 300, 64)``, ``frames`` ``(n, 300, 92)`` or ``features`` ``(n, 161)``.
     Training and inference both build inputs here, so they cannot drift apart."""
     if input_name == "melscal":
         return melscal(frames)
+    if input_name == "melscal_rel":
+        return melscal_rel(frames)
     if input_name == "logmel":
         return np.ascontiguousarray(frames[:, :, : FeatureConfig().n_mels], dtype=np.float32)
     if input_name == "frames":
@@ -460,8 +546,8 @@ def check_shapes(
         threshold = float(card["calibration"]["abstain_threshold"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"model card malformed: {exc}") from exc
-    if input_name not in ("melscal", "logmel", "frames", "features"):
-        raise ModelError(f"card input name {input_name!r} is not melscal, logmel, frames or features")
+    if input_name not in ("melscal", "melscal_rel", "logmel", "frames", "features"):
+        raise ModelError(f"card input name {input_name!r} is not melscal(_rel), logmel, frames or features")
     if not temperature > 0 or not 0.0 <= threshold < 1.0:
         raise ModelError("card calibration out of range")
     if model_in != card_shape:

@@ -5,6 +5,7 @@ the noisy copies of a clip set that training mixes into each epoch.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +19,24 @@ from tagger.training.dataset import ClipSet, read_clip
 
 __all__ = [
     "add_noise",
+    "apply_gain",
     "augment_logmel",
     "mix_at_snr",
     "mix_noisy",
+    "noise_bank",
     "noisy_inputs",
     "speech_level",
     "training_noise",
 ]
 
 
-def augment_logmel(x: np.ndarray, rng: np.random.Generator, *, n_mels: int = 64) -> np.ndarray:
+def augment_logmel(
+    x: np.ndarray, rng: np.random.Generator, *, n_mels: int = 64, gain_db: float = 6.0
+) -> np.ndarray:
     """Randomly perturbed copy of windows of frame rows ``(n, frames, columns)`` whose
     first ``n_mels`` columns are log-mel dB: time shift (±1/6 window) and one time mask
     (≤ 2/15 of the window: 40 of 300 frames) on all columns; on the log-mel columns
-    only: gain (±6 dB), noise mixed at 15–45 dB below the window peak (half of the
+    only: gain (±``gain_db`` dB; 0 draws none), noise mixed at 15–45 dB below the window peak (half of the
     windows) and one frequency mask (≤ 8 bands). Masks are filled with the window's column means."""
     n, n_frames, _ = x.shape
     floor = -100.0
@@ -39,8 +44,9 @@ def augment_logmel(x: np.ndarray, rng: np.random.Generator, *, n_mels: int = 64)
     index = (np.arange(n_frames)[None, :] - shifts[:, None]) % n_frames
     out = np.take_along_axis(x, index[:, :, None], axis=1)
     mel = out[:, :, :n_mels]
-    gain = rng.uniform(-6.0, 6.0, size=(n, 1, 1)).astype(np.float32)
-    mel = np.where(mel > floor + 1e-3, mel + gain, mel)
+    if gain_db > 0:
+        gain = rng.uniform(-gain_db, gain_db, size=(n, 1, 1)).astype(np.float32)
+        mel = np.where(mel > floor + 1e-3, mel + gain, mel)
     noisy = np.flatnonzero(rng.random(n) < 0.5)
     if noisy.size:
         peak = mel[noisy].max(axis=(1, 2))
@@ -92,6 +98,61 @@ def add_noise(y: np.ndarray, rng: np.random.Generator, *, snr_db: tuple[float, f
     return mix_at_snr(y, noise, snr_db=float(rng.uniform(*snr_db)))
 
 
+def apply_gain(y: np.ndarray, *, gain_db: float, max_clip_db: float = np.inf) -> np.ndarray:
+    """``y`` scaled by ``gain_db`` (reduced so its peak is at most ``max_clip_db`` over full
+    scale), clipped to ±1 as a converter would, float32."""
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak > 0:
+        gain_db = min(gain_db, max_clip_db - 20.0 * np.log10(peak))
+    scaled: np.ndarray = np.clip(y * 10.0 ** (gain_db / 20.0), -1.0, 1.0)
+    return scaled.astype(np.float32)
+
+
+def noise_bank(root: str | Path, *, split: str = "train") -> list[np.ndarray]:
+    """Background recordings of the noise corpus at ``root`` (``manifest.tsv`` with ``path``):
+    ``train`` = Speech Commands' background noises and UrbanSound8K fold 1, ``heldout`` =
+    UrbanSound8K fold 10, so that checks never hear a recording training mixed in."""
+    import pandas as pd
+
+    manifest = Path(root) / "manifest.tsv"
+    if not manifest.is_file():
+        raise DatasetError(f"noise manifest not found: {manifest}")
+    paths = pd.read_csv(manifest, sep="\t")["path"].astype(str)
+    held_out = paths.str.contains("/fold10/")
+    chosen = paths[held_out] if split == "heldout" else paths[~held_out]
+    return [read_clip(Path(root) / p) for p in chosen]
+
+
+def _real_noise(bank: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of a random recording of ``bank`` from a random offset, looped if short."""
+    recording = bank[int(rng.integers(len(bank)))]
+    reps = -(-n // max(recording.size, 1)) + 1
+    looped = np.tile(recording, reps)
+    start = int(rng.integers(0, max(1, looped.size - n)))
+    return looped[start : start + n]
+
+
+def perturb_waveform(
+    y: np.ndarray, rng: np.random.Generator, *, config: TrainConfig, bank: list[np.ndarray] | None = None
+) -> np.ndarray:
+    """One training copy of ``y``: :func:`add_noise` at ``config.snr_db`` (for a
+    ``config.noise_probability`` share of copies when ``config.gain_db`` is set, always
+    otherwise; a recording of ``bank`` instead of coloured noise for half of them when
+    given), then :func:`apply_gain` by a gain drawn from ``config.gain_db``."""
+    if config.gain_db is None and bank is None:
+        return add_noise(y, rng, snr_db=config.snr_db)
+    noisy = y
+    if rng.random() < config.noise_probability:
+        if bank and rng.random() < 0.5:
+            noisy = mix_at_snr(y, _real_noise(bank, y.size, rng), snr_db=float(rng.uniform(*config.snr_db)))
+        else:
+            noisy = add_noise(y, rng, snr_db=config.snr_db)
+    if config.gain_db is None:
+        return noisy
+    gain = float(rng.uniform(*config.gain_db))
+    return apply_gain(noisy, gain_db=gain, max_clip_db=config.max_clip_db)
+
+
 def mix_at_snr(y: np.ndarray, noise: np.ndarray, *, snr_db: float) -> np.ndarray:
     """``y + noise`` with ``noise`` (same length) scaled to ``snr_db`` below
     :func:`speech_level` of ``y``, clipped to ±1, float32."""
@@ -115,16 +176,20 @@ def noisy_inputs(
     snr_db: tuple[float, float],
     seed: int,
     config: FrontEndConfig = FrontEndConfig(),
+    recipe: TrainConfig | None = None,
 ) -> np.ndarray:
     """``(copies, n_windows, *input_shape)``: the model input of every window of
-    ``clips`` after :func:`add_noise` on its clip's waveform (same windows, same order)."""
+    ``clips`` after :func:`add_noise` on its clip's waveform (same windows, same order);
+    with a ``recipe`` whose ``gain_db`` is set, :func:`perturb_waveform` (noise and gain)."""
     rng = np.random.default_rng([seed, 7])
+    perturbation = replace(recipe if recipe is not None else TrainConfig(), snr_db=snr_db)
+    bank = noise_bank(perturbation.noise_dir) if perturbation.noise_dir is not None else None
     per_copy: list[list[np.ndarray]] = [[] for _ in range(copies)]
     for index, path in enumerate(clips.paths):
         mono = read_clip(path)
         n_windows = int(np.count_nonzero(clips.clip == index))
         for k in range(copies):
-            batch = analyse_signal(add_noise(mono, rng, snr_db=snr_db), config=config)
+            batch = analyse_signal(perturb_waveform(mono, rng, config=perturbation, bank=bank), config=config)
             if batch is None or len(batch) != n_windows:
                 raise DatasetError(f"noisy copy of {path} does not cut into {n_windows} windows")
             per_copy[k].append(window_inputs(input_name, frames=batch.frames, features=batch.features))
@@ -137,19 +202,28 @@ def training_noise(
     """The noisy copies of ``config`` (:func:`noisy_inputs`) for a sequence-input network,
     else ``None``; kept beside ``cache`` (``<cache>.noisy-<input>-<copies>-<seed>.npy``)."""
     input_name = config.model_config().input_name
-    if not (config.augment and config.noise_copies > 0 and input_name in ("melscal", "logmel", "frames")):
+    sequence_inputs = ("melscal", "melscal_rel", "logmel", "frames")
+    if not (config.augment and config.noise_copies > 0 and input_name in sequence_inputs):
         return None
     lo, hi = config.snr_db
     stored = None
     if cache is not None:
+        gain = ""
+        if config.gain_db is not None:
+            lo_gain, hi_gain = config.gain_db
+            gain = f"-gain{lo_gain:g}_{hi_gain:g}_{config.max_clip_db:g}_{config.noise_probability:g}"
+        if config.noise_dir is not None:
+            gain += "-realnoise"
         stored = cache.with_name(
-            f"{cache.stem}.noisy-{input_name}-{config.noise_copies}-{lo:g}-{hi:g}-{seed}.npy"
+            f"{cache.stem}.noisy-{input_name}-{config.noise_copies}-{lo:g}-{hi:g}{gain}-{seed}.npy"
         )
         if stored.is_file():
             loaded: np.ndarray = np.load(stored)
             return loaded
     started = time.time()
-    x_noisy = noisy_inputs(clips, input_name, copies=config.noise_copies, snr_db=config.snr_db, seed=seed)
+    x_noisy = noisy_inputs(
+        clips, input_name, copies=config.noise_copies, snr_db=config.snr_db, seed=seed, recipe=config
+    )
     log(
         f"{config.noise_copies} noisy copies of every clip ({lo:g}–{hi:g} dB SNR) "
         f"in {time.time() - started:.0f} s"

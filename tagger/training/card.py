@@ -193,6 +193,11 @@ _ARCHITECTURE_NOTES = {
         "weights and augmentation (noise added to the waveform at 0–30 dB SNR, time shift, "
         "gain, time and band masks)"
     ),
+    "melscal_rel_cnn": (
+        "the melscal_cnn architecture over level-free input (log-mel relative to each window's "
+        "speech level), trained with noise (0–30 dB SNR) and gain (clipping included) applied to "
+        "the waveform, time shift, time and band masks"
+    ),
     "aggregate_mlp": "MLP over the 161 per-window aggregates",
     "logmel_cnn": "1-D CNN over log-mel frames",
     "frames_cnn": "1-D CNN over all frame features",
@@ -200,6 +205,10 @@ _ARCHITECTURE_NOTES = {
 
 _INPUT_DESCRIPTIONS = {
     "melscal": "tagger.model.melscal(WindowBatch.frames): 64 log-mel dB, 7 scalars, log f0",
+    "melscal_rel": (
+        "tagger.model.melscal_rel(WindowBatch.frames): 64 log-mel dB and rms dB relative to the "
+        "window's speech level, 6 level-free scalars, log f0"
+    ),
     "logmel": "log-mel dB frames of a window: WindowBatch.frames[:, :, :64]",
     "frames": "all frame features of a window: WindowBatch.frames",
     "features": "per-window aggregates: WindowBatch.features",

@@ -24,7 +24,12 @@ class TrainConfig:
     windows; ``class_weighting`` balances classes by inverse frequency;
     ``noise_copies`` noisy versions of every clip (pink, brown or white noise added to
     the waveform at ``snr_db`` uniform, re-analysed by the front end) replace the clean
-    window in a random ``noisy_fraction`` of each epoch's windows. ``n_members``
+    window in a random ``noisy_fraction`` of each epoch's windows; with ``gain_db`` set, each
+    copy is also scaled by a gain drawn uniformly from it (dB) and clipped to ±1, at most
+    ``max_clip_db`` of peak over full scale, and noise is added to a ``noise_probability``
+    share of the copies only (the rest are clean, at another level); with ``noise_dir`` (the
+    noise corpus), half of the noisy copies get a real background recording of its
+    training part instead of coloured noise. ``n_members``
     models with different seeds are averaged into one shipped model.
     """
 
@@ -40,6 +45,10 @@ class TrainConfig:
     noise_copies: int = 2
     noisy_fraction: float = 0.5
     snr_db: tuple[float, float] = (0.0, 30.0)
+    gain_db: tuple[float, float] | None = None
+    max_clip_db: float = 6.0
+    noise_probability: float = 1.0
+    noise_dir: str | None = None
     paper_epochs: int = 300
     paper_batch_size: int = 16
     paper_learning_rate: float = 1e-5
@@ -104,6 +113,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=recipe.learning_rate, help="peak learning rate")
     parser.add_argument("--weight-decay", type=float, default=recipe.weight_decay)
     parser.add_argument("--members", type=int, default=recipe.n_members, help="seeds averaged")
+    parser.add_argument(
+        "--gain-db", type=float, nargs=2, metavar=("LO", "HI"), help="gain range of the noisy copies (dB)"
+    )
+    parser.add_argument("--noise-copies", type=int, default=recipe.noise_copies)
+    parser.add_argument(
+        "--noise-probability", type=float, default=recipe.noise_probability, help="share of copies with noise"
+    )
+    parser.add_argument("--noise-dir", help="noise corpus whose recordings join the noisy copies")
     parser.add_argument("--paper-epochs", type=int, default=recipe.paper_epochs)
     parser.add_argument("--no-baselines", action="store_true", help="skip the paper and SVM rows")
     parser.add_argument("--no-benchmark", action="store_true", help="skip the windows/s measurement")
@@ -119,6 +136,10 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         learning_rate=args.lr,
         weight_decay=args.weight_decay,
         n_members=args.members,
+        gain_db=None if args.gain_db is None else (float(args.gain_db[0]), float(args.gain_db[1])),
+        noise_copies=args.noise_copies,
+        noise_probability=args.noise_probability,
+        noise_dir=args.noise_dir,
         paper_epochs=args.paper_epochs,
     )
     return TrainOptions(

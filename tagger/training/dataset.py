@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ __all__ = [
     "read_clip",
     "read_folds",
     "read_manifest",
+    "speaker_id",
 ]
 
 
@@ -80,11 +82,29 @@ def _arrays(clips: ClipSet) -> dict[str, np.ndarray]:
     return {k: getattr(clips, k) for k in ClipSet.__dataclass_fields__ if k != "paths"}
 
 
+def speaker_id(corpus: str, speaker: str) -> int:
+    """Integer id of ``speaker`` of ``corpus`` (a corpus's folder name) for manifests that name
+    speakers (nEMO's ``speaker`` column, e.g. ``EB0``): a CRC-32 of ``corpus/speaker`` above
+    10^8, so it never collides with RAVDESS's actor numbers or another corpus's speakers."""
+    return 100_000_000 + zlib.crc32(f"{corpus}/{speaker}".encode()) % 1_000_000_000
+
+
+def _speaker_ids(frame: pd.DataFrame, corpus: str) -> pd.Series | int:
+    """``actor`` as int (RAVDESS), else ``speaker`` through :func:`speaker_id`, else -1."""
+    if "actor" in frame.columns:
+        return frame["actor"].astype(int)
+    if "speaker" in frame.columns:
+        return frame["speaker"].map(lambda name: speaker_id(corpus, str(name))).astype(int)
+    return -1
+
+
 def read_manifest(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Manifest TSV -> frame with ``path`` (absolute), ``emotion``, ``label`` (int), ``actor``.
 
-    ``path`` in the file is relative to the manifest's folder; ``actor`` is optional
-    (-1 when absent). Unknown emotion names raise :class:`DatasetError`.
+    ``path`` in the file is relative to the manifest's folder; the speaker column is
+    optional: ``actor`` (an integer, RAVDESS) or ``speaker`` (a name, nEMO: its
+    :func:`speaker_id` within the manifest folder's name); -1 when absent. Unknown
+    emotion names raise :class:`DatasetError`.
     """
     import pandas as pd
 
@@ -104,22 +124,25 @@ def read_manifest(path: str | os.PathLike[str]) -> pd.DataFrame:
             "path": [str(root / p) for p in frame["path"]],
             "emotion": frame["emotion"].astype(str),
             "label": [EMOTIONS.index(e) for e in frame["emotion"]],
-            "actor": frame["actor"].astype(int) if "actor" in frame.columns else -1,
+            "actor": _speaker_ids(frame, root.name),
         }
     )
 
 
 def read_folds(path: str | os.PathLike[str]) -> dict[int, int]:
-    """Folds TSV (``actor``, ``fold``) -> ``{actor: fold}``."""
+    """Folds TSV (``actor`` or ``speaker``, ``fold``) -> ``{actor: fold}``, speakers named
+    as :func:`read_manifest` names them (the folds file beside its manifest)."""
     import pandas as pd
 
     folds_path = Path(path)
     if not folds_path.is_file():
         raise DatasetError(f"folds file not found: {folds_path}")
     frame = pd.read_csv(folds_path, sep="\t")
-    if not {"actor", "fold"} <= set(frame.columns):
-        raise DatasetError(f"folds file {folds_path} needs columns actor and fold")
-    return {int(a): int(f) for a, f in zip(frame["actor"], frame["fold"], strict=True)}
+    if "fold" not in frame.columns or not {"actor", "speaker"} & set(frame.columns):
+        raise DatasetError(f"folds file {folds_path} needs columns actor (or speaker) and fold")
+    actors = _speaker_ids(frame, folds_path.resolve().parent.name)
+    assert not isinstance(actors, int)  # one of the columns is there
+    return {int(a): int(f) for a, f in zip(actors, frame["fold"], strict=True)}
 
 
 def default_folds(actors: np.ndarray, *, n_folds: int = 5) -> dict[int, int]:

@@ -13,7 +13,15 @@ from tagger.quiet import import_tensorflow
 from tagger.training.augment import augment_logmel, mix_noisy
 from tagger.training.config import TrainConfig
 
-__all__ = ["fit_members", "fit_network", "fit_paper", "fit_svm", "predict_network", "svm_probs"]
+__all__ = [
+    "fit_members",
+    "fit_network",
+    "fit_paper",
+    "fit_svm",
+    "masked_crossentropy",
+    "predict_network",
+    "svm_probs",
+]
 
 
 def _set_seeds(seed: int) -> None:
@@ -29,6 +37,20 @@ def _class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
     return {i: float(w) for i, w in enumerate(weights)}
 
 
+def masked_crossentropy(y_true: Any, y_pred: Any) -> Any:
+    """Cross-entropy of probabilities ``y_pred`` ``(n, k)`` renormalised over each sample's
+    allowed classes: ``y_true`` ``(n, 2k)`` is the one-hot label, then the 0/1 mask of the
+    classes its corpus can label. A corpus without calm or disgust then teaches which of
+    *its* classes a window is, never that calm or disgust do not happen."""
+    from keras import ops
+
+    k = ops.shape(y_pred)[-1]
+    probs = ops.clip(y_pred, 1e-7, 1.0)
+    p_true = ops.sum(y_true[:, :k] * probs, axis=-1)
+    p_allowed = ops.sum(y_true[:, k:] * probs, axis=-1)
+    return ops.log(p_allowed) - ops.log(p_true)
+
+
 def fit_network(
     x: np.ndarray,
     y: np.ndarray,
@@ -37,11 +59,14 @@ def fit_network(
     seed: int,
     x_noisy: np.ndarray | None = None,
     verbose: int = 0,
+    class_mask: np.ndarray | None = None,
 ) -> Any:
     """A trained Keras model (one member) on inputs ``x`` ``(n, *input_shape)`` and labels
     ``y`` ``(n,)``; its ``input_norm`` layer is adapted on ``x`` first. ``x_noisy``
     ``(copies, n, *input_shape)``: noisy versions of the same windows, drawn in place of
-    ``x`` for ``config.noisy_fraction`` of each epoch's windows."""
+    ``x`` for ``config.noisy_fraction`` of each epoch's windows. ``class_mask``
+    ``(n, n_classes)`` bool: the classes each window's corpus can label; the loss is then
+    :func:`masked_crossentropy` (class weights by each corpus's share of windows)."""
     import keras
 
     _set_seeds(seed)
@@ -63,9 +88,19 @@ def fit_network(
         if config.weight_decay > 0
         else keras.optimizers.Adam(schedule)
     )
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     weights = _class_weights(y, mconfig.n_classes) if config.class_weighting else None
-    if config.augment and mconfig.input_name in ("melscal", "logmel", "frames"):
+    targets: np.ndarray = y
+    sample_weight = None
+    if class_mask is not None:
+        model.compile(optimizer=optimizer, loss=masked_crossentropy)
+        one_hot = np.eye(mconfig.n_classes, dtype=np.float32)[y]
+        targets = np.concatenate([one_hot, np.asarray(class_mask, dtype=np.float32)], axis=1)
+        if weights is not None:
+            sample_weight = np.array([weights[int(label)] for label in y], dtype=np.float32)
+        weights = None
+    else:
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    if config.augment and mconfig.input_name in ("melscal", "melscal_rel", "logmel", "frames"):
         from concurrent.futures import ThreadPoolExecutor
 
         # Each epoch's augmentation has its own generator, so results do not depend on
@@ -73,7 +108,9 @@ def fit_network(
         epoch_rngs = [np.random.default_rng([seed, e]) for e in range(config.epochs)]
 
         def epoch_inputs(rng: np.random.Generator) -> np.ndarray:
-            return augment_logmel(mix_noisy(x, x_noisy, rng, fraction=config.noisy_fraction), rng)
+            mixed = mix_noisy(x, x_noisy, rng, fraction=config.noisy_fraction)
+            # A level-free input has no level to perturb: gain comes from the waveform copies.
+            return augment_logmel(mixed, rng, gain_db=0.0 if mconfig.input_name == "melscal_rel" else 6.0)
 
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(epoch_inputs, epoch_rngs[0])
@@ -83,21 +120,23 @@ def fit_network(
                     pending = pool.submit(epoch_inputs, epoch_rngs[epoch + 1])
                 model.fit(
                     x_epoch,
-                    y,
+                    targets,
                     batch_size=config.batch_size,
                     epochs=epoch + 1,
                     initial_epoch=epoch,
                     class_weight=weights,
+                    sample_weight=sample_weight,
                     shuffle=True,
                     verbose=verbose,
                 )
     else:
         model.fit(
             x,
-            y,
+            targets,
             batch_size=config.batch_size,
             epochs=config.epochs,
             class_weight=weights,
+            sample_weight=sample_weight,
             shuffle=True,
             verbose=verbose,
         )
@@ -165,12 +204,18 @@ def svm_probs(svm: Any, x: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def fit_members(
-    x: np.ndarray, y: np.ndarray, *, config: TrainConfig, seed: int, x_noisy: np.ndarray | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    config: TrainConfig,
+    seed: int,
+    x_noisy: np.ndarray | None = None,
+    class_mask: np.ndarray | None = None,
 ) -> list[Any]:
     """``config.n_members`` networks (:func:`fit_network`) on the same data, member ``m``
     seeded ``seed + 1000 * m``; averaged into one model by
     :func:`tagger.training.card.save_ensemble` or at prediction."""
     return [
-        fit_network(x, y, config=config, seed=seed + 1000 * m, x_noisy=x_noisy)
+        fit_network(x, y, config=config, seed=seed + 1000 * m, x_noisy=x_noisy, class_mask=class_mask)
         for m in range(config.n_members)
     ]

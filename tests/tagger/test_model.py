@@ -23,10 +23,12 @@ from tagger.model import (
     file_sha256,
     load_model,
     melscal,
+    melscal_rel,
     model_config_for,
     window_inputs,
+    window_level_db,
 )
-from tagger.testing.signals import silence, speech_like
+from tagger.testing.signals import pink_noise, silence, speech_like
 
 ALLOWED = set(EMOTIONS) | set(NON_EMOTION_LABELS)
 
@@ -96,6 +98,45 @@ def test_melscal_pools_frames_and_keeps_the_voicing_columns() -> None:
         melscal(batch.frames[:, :298])
     with pytest.raises(ModelError):
         window_inputs("mfcc40", frames=batch.frames, features=batch.features)
+
+
+@pytest.mark.parametrize(("peak", "gain"), [(0.9, 0.1), (0.09, 10.0)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_melscal_rel_is_level_free(peak: float, gain: float, seed: int) -> None:
+    """Scaling a signal by 0.1 or 10 (no clipping) leaves the level-free input as it was."""
+    y = speech_like(6.0, seed=seed, level=peak) + pink_noise(6.0, amplitude=peak * 0.003, seed=seed + 10)
+    scaled = y * gain
+    assert max(np.abs(y).max(), np.abs(scaled).max()) < 1.0
+    before, after = analyse_signal(y), analyse_signal(scaled)
+    assert before is not None and after is not None
+    x0 = window_inputs("melscal_rel", frames=before.frames, features=before.features)
+    x1 = window_inputs("melscal_rel", frames=after.frames, features=after.features)
+    assert x0.shape == x1.shape == (len(before), 75, 72)
+    # Level columns (64 log-mel, rms) in dB re the window's level: equal to a hundredth of a dB.
+    np.testing.assert_allclose(x1[..., :65], x0[..., :65], atol=0.01)
+    np.testing.assert_allclose(
+        window_level_db(after.frames), window_level_db(before.frames) + 20 * np.log10(gain), atol=0.01
+    )
+    # Every column, on windows above -50 dBFS at both levels (the documented range): the
+    # spectral shape columns move by float rounding only (a roll-off bin is 15.6 Hz).
+    kept = np.minimum(window_level_db(before.frames), window_level_db(after.frames)) > -50.0
+    assert kept.any()
+    np.testing.assert_allclose(x1[kept], x0[kept], rtol=2e-3, atol=0.01)
+    # ...whereas the shipped input moves by the gain.
+    shift = melscal(after.frames)[..., 64] - melscal(before.frames)[..., 64]
+    assert abs(float(np.median(shift)) - 20 * np.log10(gain)) < 0.5
+
+
+def test_melscal_rel_floors_silence_and_keeps_melscal_columns() -> None:
+    batch = analyse_signal(np.concatenate([speech_like(3.0, seed=4, level=0.3), silence(3.0)]))
+    assert batch is not None
+    x = melscal_rel(batch.frames)
+    assert x.shape == melscal(batch.frames).shape and x.dtype == np.float32
+    assert float(x[..., :65].min()) >= -50.0
+    silent = batch.frames[:, :, 64 + 20] <= -100.0  # rms_db of digital silence
+    assert silent.any()
+    # Columns 65-69 (zcr … flatness) are melscal's.
+    np.testing.assert_allclose(x[..., 65:70], melscal(batch.frames)[..., 65:70])
 
 
 def test_model_config_rejects_bad_shapes() -> None:

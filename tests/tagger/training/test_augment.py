@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from tagger.testing.signals import speech_like
-from tagger.training.augment import add_noise, augment_logmel, mix_noisy
+from tagger.training.augment import add_noise, apply_gain, augment_logmel, mix_noisy, perturb_waveform
+from tagger.training.config import TrainConfig
 
 
 def test_add_noise_hits_the_requested_snr() -> None:
@@ -41,3 +42,32 @@ def test_augment_logmel_keeps_shape_and_leaves_the_input_alone() -> None:
     np.testing.assert_array_equal(x, before)
     assert not np.allclose(out, x)
     np.testing.assert_array_equal(augment_logmel(x, np.random.default_rng(2)), out)  # seeded
+
+
+def test_apply_gain_scales_clips_and_caps_the_overload() -> None:
+    y = speech_like(2.0, seed=1, level=0.1)
+    np.testing.assert_allclose(apply_gain(y, gain_db=-20.0), y * 0.1, rtol=1e-5, atol=1e-9)
+    loud = apply_gain(y, gain_db=40.0)
+    assert loud.dtype == np.float32 and np.abs(loud).max() == 1.0  # clipped, as a converter would
+    capped = apply_gain(y, gain_db=40.0, max_clip_db=6.0)
+    # At most 6 dB over full scale: the peak would be 10 ** (6 / 20) ≈ 2, clipped to 1.
+    expected = np.clip(y * 10 ** (6 / 20) / np.abs(y).max(), -1, 1)
+    np.testing.assert_allclose(capped, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_perturb_waveform_adds_gain_and_noise_as_configured() -> None:
+    y = speech_like(2.0, seed=2, level=0.1)
+    rng = np.random.default_rng(0)
+    same_rng = np.random.default_rng(0)
+    # Without gain_db: exactly add_noise (the shipped recipe's copies).
+    np.testing.assert_array_equal(
+        perturb_waveform(y, rng, config=TrainConfig()), add_noise(y, same_rng, snr_db=(0.0, 30.0))
+    )
+    clean_gain = TrainConfig(gain_db=(-30.0, 20.0), noise_probability=0.0)
+    levels = []
+    for _ in range(50):
+        out = perturb_waveform(y, rng, config=clean_gain)
+        ratio = out[np.abs(out) < 0.99] / np.where(y == 0, 1, y)[np.abs(out) < 0.99]
+        assert np.allclose(ratio[y[np.abs(out) < 0.99] != 0], ratio[y[np.abs(out) < 0.99] != 0][0], rtol=1e-3)
+        levels.append(20 * np.log10(np.abs(out).max() / np.abs(y).max()))
+    assert min(levels) < -20.0 and max(levels) > 10.0

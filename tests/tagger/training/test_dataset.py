@@ -9,7 +9,15 @@ import pytest
 
 from tagger.constants import EMOTIONS
 from tagger.errors import DatasetError
-from tagger.training.dataset import ClipSet, clip_folds, default_folds, extract_clips, read_manifest
+from tagger.training.dataset import (
+    ClipSet,
+    clip_folds,
+    default_folds,
+    extract_clips,
+    read_folds,
+    read_manifest,
+    speaker_id,
+)
 from tests.fixtures.corpus import write_corpus
 
 
@@ -27,6 +35,25 @@ def test_manifest_and_fold_errors(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="actor"):
         default_folds(np.array([-1, -1]))
     assert default_folds(np.arange(1, 11)) == {a: (a - 1) % 5 for a in range(1, 11)}
+
+
+def test_speaker_names_become_ids_unique_across_corpora(tmp_path: Path) -> None:
+    """nEMO names speakers (``speaker``); RAVDESS numbers them (``actor``)."""
+    corpus = tmp_path / "nemo"
+    corpus.mkdir()
+    (corpus / "manifest.tsv").write_text(
+        "path\tspeaker\temotion\na.flac\tEB0\tangry\nb.flac\tIC0\tsad\nc.flac\tEB0\thappy\n", encoding="utf-8"
+    )
+    (corpus / "folds.tsv").write_text("speaker\tfold\nEB0\t0\nIC0\t1\n", encoding="utf-8")
+    frame = read_manifest(corpus / "manifest.tsv")
+    assert frame["actor"].tolist() == [
+        speaker_id("nemo", "EB0"),
+        speaker_id("nemo", "IC0"),
+        speaker_id("nemo", "EB0"),
+    ]
+    assert read_folds(corpus / "folds.tsv") == {speaker_id("nemo", "EB0"): 0, speaker_id("nemo", "IC0"): 1}
+    assert speaker_id("nemo", "EB0") != speaker_id("other", "EB0")
+    assert min(speaker_id("nemo", s) for s in ("EB0", "IC0")) > 1000  # never a RAVDESS actor number
 
 
 def test_clip_folds_requires_every_actor() -> None:
