@@ -23,8 +23,8 @@ import numpy as np
 from tagger.calibration import apply_temperature
 from tagger.constants import EMOTIONS
 from tagger.errors import ConfigError, ModelError
-from tagger.features import FeatureConfig, FrameColumns
 from tagger.frontend import WindowBatch
+from tagger.model_inputs import InputName, melscal, melscal_rel, window_inputs, window_level_db
 from tagger.quiet import import_tensorflow
 from tagger.segments import label_windows
 
@@ -57,7 +57,6 @@ DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "default.keras
 ModelKind = Literal[
     "melscal_cnn", "melscal_rel_cnn", "logmel_cnn", "frames_cnn", "aggregate_mlp", "paper_conv1d"
 ]
-InputName = Literal["melscal", "melscal_rel", "logmel", "frames", "features", "mfcc40"]
 
 _INPUT_OF_KIND: dict[str, InputName] = {
     "melscal_cnn": "melscal",
@@ -127,127 +126,6 @@ def model_config_for(kind: str) -> ModelConfig:
         raise ConfigError(f"unknown model kind {kind!r}; known: {sorted(INPUT_SHAPES)}")
     time_pool = 4 if kind in ("logmel_cnn", "frames_cnn") else 1
     return ModelConfig(kind=kind, input_shape=INPUT_SHAPES[kind], time_pool=time_pool)  # type: ignore[arg-type]
-
-
-MELSCAL_POOL = 4
-"""Frames averaged into one ``melscal`` step: 4 × 10 ms = 40 ms."""
-
-
-def melscal(frames: np.ndarray) -> np.ndarray:
-    """The ``melscal`` input of windows of frame rows ``(n, t, 92)`` -> ``(n, t // 4, 72)``
-    float32: every 4 consecutive frames averaged (40 ms steps; ``t`` must divide by 4).
-    Columns: 64 log-mel dB, 7 scalars (rms dB, zcr, centroid, bandwidth, roll-off,
-    flatness, voicing), log f0.
-
-    MFCCs are dropped: they are a linear map of the log-mel columns, and keeping them
-    cost 4 points of speaker-independent accuracy (docs/model/experiments.md). f0 in Hz
-    becomes log f0, 0 on unvoiced frames, before averaging.
-    """
-    cols = FrameColumns(FeatureConfig())
-    x = _frame_rows(frames, cols)
-    return _pool(np.concatenate([x[..., cols.logmel], x[..., cols.scalars], _log_f0(x, cols)], axis=-1))
-
-
-LEVEL_RANGE_DB = 50.0
-"""``melscal_rel`` keeps levels down to this far below the window's speech level."""
-
-ACTIVE_RANGE_DB = 30.0
-"""Frames within this much of a window's loudest frame set its reference level."""
-
-VOICED_RANGE_DB = 15.0
-"""``melscal_rel`` keeps voicing and f0 of frames down to this far below the reference level."""
-
-_SILENCE_DB = -100.0  # the front end's level of digital silence (tagger.features._POWER_FLOOR)
-
-
-def melscal_rel(frames: np.ndarray) -> np.ndarray:
-    """:func:`melscal` with the window's level removed: ``(n, t, 92)`` -> ``(n, t // 4, 72)``
-    float32, the same columns, unchanged by a gain that leaves the window unclipped and
-    above -50 dBFS.
-
-    A window's reference level is the mean ``rms_db`` of its active frames (those within
-    :data:`ACTIVE_RANGE_DB` of its loudest frame); the log-mel and ``rms_db`` columns
-    become dB relative to it, floored at ``-LEVEL_RANGE_DB`` (digital silence too), so
-    nothing below the floor can move with the gain. Spectral shape, voicing and f0 are
-    level-free already, but the front end drops voicing below -70 dBFS, so they are kept
-    only within :data:`VOICED_RANGE_DB` of the reference. The whole input is level-free
-    while the window's level (:func:`window_level_db`) stays above -50 dBFS, where the
-    front end's -100 dB floor of mel power meets ours. What the shipped ``melscal`` model
-    took from absolute level (RAVDESS's angry clips are its loudest) was a recording-level
-    cue that does not transfer to soundtracks ~18 dB louder (issue #14).
-    """
-    cols = FrameColumns(FeatureConfig())
-    x = _frame_rows(frames, cols)
-    rms_db = x[..., cols.rms_db]
-    reference = window_level_db(x)
-
-    def relative(db: np.ndarray) -> np.ndarray:
-        shifted = np.maximum(db - reference[:, None, None], -LEVEL_RANGE_DB)
-        return np.where(db <= _SILENCE_DB + 0.01, -LEVEL_RANGE_DB, shifted).astype(np.float32)
-
-    voiced = (rms_db >= reference[:, None] - VOICED_RANGE_DB)[..., None]
-    scalars = x[..., cols.scalars]
-    voicing = np.where(voiced, scalars[..., -1:], 0.0)
-    return _pool(
-        np.concatenate(
-            [
-                relative(x[..., cols.logmel]),
-                relative(scalars[..., :1]),
-                scalars[..., 1:-1],
-                voicing,
-                np.where(voiced, _log_f0(x, cols), 0.0),
-            ],
-            axis=-1,
-        ).astype(np.float32)
-    )
-
-
-def window_level_db(frames: np.ndarray) -> np.ndarray:
-    """Reference level of windows of frame rows ``(n, t, 92)`` -> ``(n,)`` float32, dBFS: the
-    mean ``rms_db`` of the frames within :data:`ACTIVE_RANGE_DB` of the window's loudest.
-    A gain of ``g`` dB moves it by ``g`` (above digital silence)."""
-    cols = FrameColumns(FeatureConfig())
-    rms_db = np.asarray(frames, dtype=np.float32)[..., cols.rms_db]
-    active = rms_db >= rms_db.max(axis=1, keepdims=True) - ACTIVE_RANGE_DB
-    level: np.ndarray = ((rms_db * active).sum(axis=1) / np.maximum(active.sum(axis=1), 1)).astype(np.float32)
-    return level
-
-
-def _frame_rows(frames: np.ndarray, cols: FrameColumns) -> np.ndarray:
-    x = np.asarray(frames, dtype=np.float32)
-    if x.ndim != 3 or x.shape[-1] != cols.n_columns or x.shape[1] % MELSCAL_POOL:
-        raise ModelError(f"need frame rows (n, t % {MELSCAL_POOL} == 0, {cols.n_columns}), got {x.shape}")
-    return x
-
-
-def _log_f0(x: np.ndarray, cols: FrameColumns) -> np.ndarray:
-    f0 = x[..., cols.f0 : cols.f0 + 1]
-    return np.where(f0 > 0, np.log(np.maximum(f0, 1.0)), 0.0).astype(np.float32)
-
-
-def _pool(rows: np.ndarray) -> np.ndarray:
-    """Frame rows ``(n, t, c)`` averaged in groups of :data:`MELSCAL_POOL` -> ``(n, t // 4, c)``."""
-    n, t, c = rows.shape
-    pooled: np.ndarray = rows.reshape(n, t // MELSCAL_POOL, MELSCAL_POOL, c).mean(axis=2, dtype=np.float32)
-    return pooled
-
-
-def window_inputs(input_name: str, *, frames: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """The model input named ``input_name`` of windows with frame rows ``frames``
-    ``(n, 300, 92)`` and aggregates ``features`` ``(n, 161)``: ``melscal`` or ``melscal_rel`` ``(n, 75, 72)``,
-    ``logmel`` ``(n, 300, 64)``, ``frames`` ``(n, 300, 92)`` or ``features`` ``(n, 161)``.
-    Training and inference both build inputs here, so they cannot drift apart."""
-    if input_name == "melscal":
-        return melscal(frames)
-    if input_name == "melscal_rel":
-        return melscal_rel(frames)
-    if input_name == "logmel":
-        return np.ascontiguousarray(frames[:, :, : FeatureConfig().n_mels], dtype=np.float32)
-    if input_name == "frames":
-        return np.ascontiguousarray(frames, dtype=np.float32)
-    if input_name == "features":
-        return np.ascontiguousarray(features, dtype=np.float32)
-    raise ModelError(f"a {input_name!r} model cannot read window batches")
 
 
 def _keras() -> Any:
