@@ -61,7 +61,7 @@ def instrument(clock: StageClock) -> None:
     import tagger.windows
 
     flows.worker_pool.probe = clock.timed("probe", flows.worker_pool.probe)  # type: ignore[attr-defined]
-    flows.worker_pool.init_worker = clock.timed("model_load", flows.worker_pool.init_worker)
+    flows.worker_pool.worker_classifier = clock.timed("model_load", flows.worker_pool.worker_classifier)
     tagger.frontend.stream_audio = clock.timed_iter("decode", tagger.frontend.stream_audio)  # type: ignore[attr-defined]
     tagger.frontend.aggregate_windows = clock.timed("window_aggregates", tagger.frontend.aggregate_windows)  # type: ignore[attr-defined]
     tagger.frontend.detect_speech = clock.timed("speech", tagger.frontend.detect_speech)  # type: ignore[attr-defined]

@@ -56,23 +56,21 @@ class VideoOutcome:
 
 logger = logging.getLogger(__name__)
 
-_WORKER_STATE: dict[str, Any] = {}
-
 
 def init_worker(model_path: str | None) -> None:
-    """Process-pool initializer: load the model once per worker process. It runs the
-    model's LiteRT file on one thread (the parent made sure the file exists, see
-    :func:`tagger.model.litert_file`): no TensorFlow in the workers."""
-    from tagger.model import load_model
-
-    _WORKER_STATE["classifier"] = load_model(model_path)
+    """Process-pool initializer: load the model once per worker process (it stays in
+    :func:`tagger.model.load_model`'s cache). It runs the model's LiteRT file on one
+    thread (the parent made sure the file exists, see :func:`tagger.model.litert_file`):
+    no TensorFlow in the workers."""
+    worker_classifier(model_path)
 
 
 def worker_classifier(model_path: str | None) -> Any:
-    """This process's classifier for ``model_path``, loaded on first use."""
-    if "classifier" not in _WORKER_STATE:
-        init_worker(model_path)
-    return _WORKER_STATE["classifier"]
+    """This process's classifier for ``model_path`` (loaded on first use, then cached by
+    path and file state, so a second model in the same process is not mistaken for the first)."""
+    from tagger.model import load_model
+
+    return load_model(model_path)
 
 
 def process_video(job: VideoJob, *, model_path: str | None, config: TagConfig) -> VideoOutcome:
@@ -105,11 +103,7 @@ def process_video(job: VideoJob, *, model_path: str | None, config: TagConfig) -
         )
     except NoAudioError as exc:
         return VideoOutcome(job, "no_audio", str(exc), elapsed_s=time.perf_counter() - started)
-    except EmotagError as exc:
-        return VideoOutcome(
-            job, "failed", f"{type(exc).__name__}: {exc}", elapsed_s=time.perf_counter() - started
-        )
-    except OSError as exc:  # vanished or unreadable between discovery and decode
+    except (EmotagError, OSError) as exc:  # bad media, or vanished/unreadable since discovery
         return VideoOutcome(
             job, "failed", f"{type(exc).__name__}: {exc}", elapsed_s=time.perf_counter() - started
         )

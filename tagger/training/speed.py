@@ -31,8 +31,9 @@ def measure_windows_per_s(model_path: str | os.PathLike[str], *, n_windows: int 
     if path.suffix == ".tflite":
         from tagger.litert import LiteRTForward
 
-        forward: Callable[[np.ndarray], Any] = LiteRTForward(path, threads=1)
-        shape = forward.input_shape  # type: ignore[attr-defined]
+        litert = LiteRTForward(path, threads=1)
+        forward: Callable[[np.ndarray], Any] = litert
+        shape = litert.input_shape
     else:
         import keras
 

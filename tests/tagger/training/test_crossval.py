@@ -6,21 +6,12 @@ import numpy as np
 import pytest
 
 from tagger.errors import DatasetError
-from tagger.model import ModelConfig
-from tagger.training.config import TrainConfig
 from tagger.training.crossval import ModelRow, cross_validate, random_split_paper
 from tagger.training.dataset import ClipSet, clip_folds, extract_clips, read_folds, read_manifest
-from tests.fixtures.corpus import write_corpus
+from tests.fixtures.corpus import TINY_RECIPE, write_corpus
 
 QUIET = {"log": lambda _message: None}
-RECIPE = TrainConfig(
-    model=ModelConfig(kind="aggregate_mlp", input_shape=(161,), units=(16,)),
-    epochs=10,
-    batch_size=8,
-    learning_rate=1e-2,
-    n_members=1,
-    paper_epochs=1,
-)
+RECIPE = TINY_RECIPE
 
 
 @pytest.fixture(scope="module")

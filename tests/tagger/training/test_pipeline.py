@@ -12,16 +12,9 @@ import pytest
 from tagger.constants import EMOTIONS
 from tagger.model import ModelConfig, file_sha256, load_model
 from tagger.training import TrainConfig, TrainOptions, TrainResult, options_from_args, pipeline, train
-from tests.fixtures.corpus import write_corpus
+from tests.fixtures.corpus import TINY_RECIPE, write_corpus
 
-RECIPE = TrainConfig(
-    model=ModelConfig(kind="aggregate_mlp", input_shape=(161,), units=(16,)),
-    epochs=10,
-    batch_size=8,
-    learning_rate=1e-2,
-    n_members=1,
-    paper_epochs=1,
-)
+RECIPE = TINY_RECIPE
 
 
 @pytest.fixture(scope="module")
