@@ -24,7 +24,13 @@ from tagger.calibration import apply_temperature
 from tagger.constants import EMOTIONS
 from tagger.errors import ConfigError, ModelError
 from tagger.frontend import WindowBatch
-from tagger.model_inputs import InputName, melscal, melscal_rel, window_inputs, window_level_db
+from tagger.model_inputs import (
+    InputName,
+    level_free_mel_scalar_steps,
+    mel_scalar_steps,
+    window_inputs,
+    window_level_db,
+)
 from tagger.quiet import import_tensorflow
 from tagger.segments import label_windows
 
@@ -40,10 +46,10 @@ __all__ = [
     "check_shapes",
     "file_sha256",
     "graph_forward",
+    "level_free_mel_scalar_steps",
     "litert_file",
     "load_model",
-    "melscal",
-    "melscal_rel",
+    "mel_scalar_steps",
     "model_config_for",
     "read_card",
     "verify_model_file",
@@ -73,8 +79,9 @@ class ModelConfig:
     """Architecture of one model.
 
     - ``kind``: ``melscal_cnn`` (log-mel plus the scalar frame features in 40 ms
-      steps, see :func:`melscal`, ``input_shape=(75, 72)``, ``time_pool=1``), ``melscal_rel_cnn``
-      (the same with the window's level removed, see :func:`melscal_rel`), ``logmel_cnn`` (windows of
+      steps, see :func:`mel_scalar_steps`, ``input_shape=(75, 72)``, ``time_pool=1``),
+      ``melscal_rel_cnn`` (the same with the window's level removed, see
+      :func:`level_free_mel_scalar_steps`), ``logmel_cnn`` (windows of
       log-mel frames, ``input_shape=(300, 64)``),
       ``frames_cnn`` (all 92 frame features, ``(300, 92)``), ``aggregate_mlp``
       (per-window aggregates, ``(161,)``) or ``paper_conv1d`` (the seed
@@ -425,7 +432,9 @@ def check_shapes(
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"model card malformed: {exc}") from exc
     if input_name not in ("melscal", "melscal_rel", "logmel", "frames", "features"):
-        raise ModelError(f"card input name {input_name!r} is not melscal(_rel), logmel, frames or features")
+        raise ModelError(
+            f"card input name {input_name!r} is not mel_scalar_steps(_rel), logmel, frames or features"
+        )
     if not temperature > 0 or not 0.0 <= threshold < 1.0:
         raise ModelError("card calibration out of range")
     if model_in != card_shape:

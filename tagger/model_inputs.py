@@ -1,7 +1,11 @@
 """The network inputs of a window batch: one builder, :func:`window_inputs`, for training
-and inference. ``melscal`` (log-mel and scalar frame features in 40 ms steps),
-``melscal_rel`` (the same relative to the window's own speech level: level-free),
-``logmel``, ``frames`` and ``features``. Pure numpy; no TensorFlow."""
+and inference. ``melscal`` (:func:`mel_scalar_steps`: log-mel and scalar frame features in
+40 ms steps), ``melscal_rel`` (:func:`level_free_mel_scalar_steps`: the same relative to
+the window's own speech level), ``logmel``, ``frames`` and ``features``. Pure numpy.
+
+``melscal``/``melscal_rel`` are the input names stored in model cards (``input.name``) and
+in model kinds (``melscal_cnn``): a format tag that shipped models are loaded by, kept as
+it is; the functions that build them carry descriptive names."""
 
 from __future__ import annotations
 
@@ -18,8 +22,8 @@ __all__ = [
     "MELSCAL_POOL",
     "VOICED_RANGE_DB",
     "InputName",
-    "melscal",
-    "melscal_rel",
+    "level_free_mel_scalar_steps",
+    "mel_scalar_steps",
     "window_inputs",
     "window_level_db",
 ]
@@ -31,7 +35,7 @@ MELSCAL_POOL = 4
 """Frames averaged into one ``melscal`` step: 4 × 10 ms = 40 ms."""
 
 
-def melscal(frames: np.ndarray) -> np.ndarray:
+def mel_scalar_steps(frames: np.ndarray) -> np.ndarray:
     """The ``melscal`` input of windows of frame rows ``(n, t, 92)`` -> ``(n, t // 4, 72)``
     float32: every 4 consecutive frames averaged (40 ms steps; ``t`` must divide by 4).
     Columns: 64 log-mel dB, 7 scalars (rms dB, zcr, centroid, bandwidth, roll-off,
@@ -58,8 +62,8 @@ VOICED_RANGE_DB = 15.0
 _SILENCE_DB = -100.0  # the front end's level of digital silence (tagger.features._POWER_FLOOR)
 
 
-def melscal_rel(frames: np.ndarray) -> np.ndarray:
-    """:func:`melscal` with the window's level removed: ``(n, t, 92)`` -> ``(n, t // 4, 72)``
+def level_free_mel_scalar_steps(frames: np.ndarray) -> np.ndarray:
+    """:func:`mel_scalar_steps` with the window's level removed: ``(n, t, 92)`` -> ``(n, t // 4, 72)``
     float32, the same columns, unchanged by a gain that leaves the window unclipped and
     above -50 dBFS.
 
@@ -136,9 +140,9 @@ def window_inputs(input_name: str, *, frames: np.ndarray, features: np.ndarray) 
     ``logmel`` ``(n, 300, 64)``, ``frames`` ``(n, 300, 92)`` or ``features`` ``(n, 161)``.
     Training and inference both build inputs here, so they cannot drift apart."""
     if input_name == "melscal":
-        return melscal(frames)
+        return mel_scalar_steps(frames)
     if input_name == "melscal_rel":
-        return melscal_rel(frames)
+        return level_free_mel_scalar_steps(frames)
     if input_name == "logmel":
         return np.ascontiguousarray(frames[:, :, : FeatureConfig().n_mels], dtype=np.float32)
     if input_name == "frames":

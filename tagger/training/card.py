@@ -204,10 +204,10 @@ _ARCHITECTURE_NOTES = {
 }
 
 _INPUT_DESCRIPTIONS = {
-    "melscal": "tagger.model.melscal(WindowBatch.frames): 64 log-mel dB, 7 scalars, log f0",
+    "melscal": "tagger.model.mel_scalar_steps(WindowBatch.frames): 64 log-mel dB, 7 scalars, log f0",
     "melscal_rel": (
-        "tagger.model.melscal_rel(WindowBatch.frames): 64 log-mel dB and rms dB relative to the "
-        "window's speech level, 6 level-free scalars, log f0"
+        "tagger.model.level_free_mel_scalar_steps(WindowBatch.frames): 64 log-mel dB and rms dB "
+        "relative to the window's speech level, 6 level-free scalars, log f0"
     ),
     "logmel": "log-mel dB frames of a window: WindowBatch.frames[:, :, :64]",
     "frames": "all frame features of a window: WindowBatch.frames",

@@ -21,9 +21,9 @@ from tagger.model import (
     build_model,
     card_path_for,
     file_sha256,
+    level_free_mel_scalar_steps,
     load_model,
-    melscal,
-    melscal_rel,
+    mel_scalar_steps,
     model_config_for,
     window_inputs,
     window_level_db,
@@ -85,7 +85,7 @@ def test_build_model_shapes(config: ModelConfig, shape: tuple[int, ...]) -> None
 def test_melscal_pools_frames_and_keeps_the_voicing_columns() -> None:
     batch = analyse_signal(speech_like(4.0, seed=5))
     assert batch is not None
-    x = melscal(batch.frames)
+    x = mel_scalar_steps(batch.frames)
     n, t, _ = batch.frames.shape
     assert x.shape == (n, t // 4, 72) and x.dtype == np.float32
     # Step j is the mean of frames 4j..4j+3: the log-mel part equals a direct average.
@@ -95,7 +95,7 @@ def test_melscal_pools_frames_and_keeps_the_voicing_columns() -> None:
     np.testing.assert_allclose(x[:, :, -1], log_f0, rtol=1e-5, atol=1e-5)
     assert window_inputs("melscal", frames=batch.frames, features=batch.features).shape == x.shape
     with pytest.raises(ModelError):
-        melscal(batch.frames[:, :298])
+        mel_scalar_steps(batch.frames[:, :298])
     with pytest.raises(ModelError):
         window_inputs("mfcc40", frames=batch.frames, features=batch.features)
 
@@ -123,20 +123,20 @@ def test_melscal_rel_is_level_free(peak: float, gain: float, seed: int) -> None:
     assert kept.any()
     np.testing.assert_allclose(x1[kept], x0[kept], rtol=2e-3, atol=0.01)
     # ...whereas the shipped input moves by the gain.
-    shift = melscal(after.frames)[..., 64] - melscal(before.frames)[..., 64]
+    shift = mel_scalar_steps(after.frames)[..., 64] - mel_scalar_steps(before.frames)[..., 64]
     assert abs(float(np.median(shift)) - 20 * np.log10(gain)) < 0.5
 
 
 def test_melscal_rel_floors_silence_and_keeps_melscal_columns() -> None:
     batch = analyse_signal(np.concatenate([speech_like(3.0, seed=4, level=0.3), silence(3.0)]))
     assert batch is not None
-    x = melscal_rel(batch.frames)
-    assert x.shape == melscal(batch.frames).shape and x.dtype == np.float32
+    x = level_free_mel_scalar_steps(batch.frames)
+    assert x.shape == mel_scalar_steps(batch.frames).shape and x.dtype == np.float32
     assert float(x[..., :65].min()) >= -50.0
     silent = batch.frames[:, :, 64 + 20] <= -100.0  # rms_db of digital silence
     assert silent.any()
     # Columns 65-69 (zcr … flatness) are melscal's.
-    np.testing.assert_allclose(x[..., 65:70], melscal(batch.frames)[..., 65:70])
+    np.testing.assert_allclose(x[..., 65:70], mel_scalar_steps(batch.frames)[..., 65:70])
 
 
 def test_model_config_rejects_bad_shapes() -> None:
