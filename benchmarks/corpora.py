@@ -32,11 +32,12 @@ import numpy as np
 
 from tagger.constants import EMOTIONS
 from tagger.model import model_config_for
-from tagger.training import TrainConfig, classification_metrics, read_folds, read_manifest
+from tagger.training import TrainConfig, read_folds, read_manifest
 from tagger.training.augment import training_noise
 from tagger.training.dataset import ClipSet, extract_clips, model_inputs
 from tagger.training.fit import fit_members, predict_network
-from tagger.training.metrics import clip_probabilities
+from tagger.training.labels import label_targets
+from tagger.training.metrics import brief_score, clip_probabilities, score_clips
 
 
 class Corpus:
@@ -69,44 +70,19 @@ def _train(parts: list[tuple[Corpus, np.ndarray]], config: TrainConfig, seed: in
         windows = clip_mask[corpus.clips.clip]
         xs.append(corpus.x[windows])
         ys.append(corpus.y[windows])
-        masks.append(np.repeat(corpus.mask[None, :], int(windows.sum()), axis=0))
+        masks.append(label_targets(corpus.y[windows], corpus.mask))
         if corpus.x_noisy is not None:
             noisy.append(corpus.x_noisy[:, windows])
     x_noisy = np.concatenate(noisy, axis=1) if len(noisy) == len(parts) and noisy else None
     return fit_members(
         np.concatenate(xs), np.concatenate(ys), config=config, seed=seed, x_noisy=x_noisy,
-        class_mask=np.concatenate(masks),
+        targets=np.concatenate(masks),
     )  # fmt: skip
 
 
 def _clip_probs(members: list[Any], corpus: Corpus) -> np.ndarray:
     window_probs = np.mean([predict_network(m, corpus.x) for m in members], axis=0)
     return clip_probabilities(corpus.clips, window_probs)
-
-
-def _score(labels: np.ndarray, probs: np.ndarray, classes: list[int] | None = None) -> dict[str, Any]:
-    """Clip accuracy and UAR; with ``classes``, over clips of those classes, arg-max among them."""
-    if classes is not None:
-        keep = np.isin(labels, classes)
-        labels, probs = labels[keep], probs[keep][:, classes]
-        predicted = np.asarray(classes)[probs.argmax(axis=1)]
-    else:
-        predicted = probs.argmax(axis=1)
-    metrics = classification_metrics(labels, predicted)
-    return {
-        "clip_accuracy": metrics["accuracy"],
-        "uar": metrics["uar"],
-        "n": int(labels.size),
-        "confusion": metrics["confusion"],
-    }
-
-
-def _brief(score: dict[str, Any]) -> str:
-    """``acc a %, UAR u %`` (and the same among the corpus's own classes when scored)."""
-    text = f"acc {100 * score['clip_accuracy']:.1f} %, UAR {100 * score['uar']:.1f} % (n {score['n']})"
-    if "own classes" in score:
-        text += f"; own classes: {_brief(score['own classes'])}"
-    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,10 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     members = _train([(corpus, corpus.known)], config, args.seed)
                     shared = sorted(set(corpus.classes) & set(other.classes))
                     probs = _clip_probs(members, other)
-                    score = _score(other.clips.labels[other.known], probs[other.known], shared)
+                    score = score_clips(other.clips.labels[other.known], probs[other.known], shared)
                     results[f"loco {corpus.name} -> {other.name}"] = score
                     took = time.time() - started
-                    print(f"loco {corpus.name} -> {other.name}: {_brief(score)} ({took:.0f} s)", flush=True)
+                    print(
+                        f"loco {corpus.name} -> {other.name}: {brief_score(score)} ({took:.0f} s)", flush=True
+                    )
                 continue
             probs = np.zeros((corpus.clips.n_clips, len(EMOTIONS)), dtype=np.float32)
             for k in sorted({int(f) for f in corpus.fold if f >= 0}):
@@ -170,17 +148,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     parts += [(other, other.known) for other in corpora if other is not corpus]
                 members = _train(parts, config, args.seed)
                 probs[test] = _clip_probs(members, corpus)[test]
-                fold_score = _brief(_score(corpus.clips.labels[test], probs[test]))
+                fold_score = brief_score(score_clips(corpus.clips.labels[test], probs[test]))
                 print(
                     f"{experiment} {corpus.name} fold {k}: {fold_score} ({time.time() - started:.0f} s)",
                     flush=True,
                 )
             known = corpus.known
-            score = _score(corpus.clips.labels[known], probs[known])
+            score = score_clips(corpus.clips.labels[known], probs[known])
             # The same predictions, arg-max among the corpus's own classes only.
-            score["own classes"] = _score(corpus.clips.labels[known], probs[known], corpus.classes)
+            score["own_classes"] = score_clips(corpus.clips.labels[known], probs[known], corpus.classes)
             results[f"{experiment} {corpus.name}"] = score
-            print(f"{experiment} {corpus.name}: {_brief(score)}", flush=True)
+            print(f"{experiment} {corpus.name}: {brief_score(score)}", flush=True)
     print(json.dumps(results))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
@@ -205,8 +183,8 @@ def _score_model(args: argparse.Namespace) -> int:
         )
         classes = sorted({int(c) for c in clips.labels})
         results[root.name] = {
-            "all 8": _score(clips.labels, probs),
-            "shared classes": _score(clips.labels, probs, classes),
+            "all 8": score_clips(clips.labels, probs),
+            "shared classes": score_clips(clips.labels, probs, classes),
         }
         print(f"{classifier.version} on {root.name}: {results[root.name]}", flush=True)
     print(json.dumps(results))

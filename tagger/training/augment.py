@@ -23,6 +23,7 @@ __all__ = [
     "augment_logmel",
     "mix_at_snr",
     "mix_noisy",
+    "music_bank",
     "noise_bank",
     "noisy_inputs",
     "speech_level",
@@ -123,6 +124,24 @@ def noise_bank(root: str | Path, *, split: str = "train") -> list[np.ndarray]:
     return [read_clip(Path(root) / p) for p in chosen]
 
 
+HELDOUT_SONG = "audio/de_bonne_humeur_-_Le_Nez_Tordu.flac"
+"""The music corpus's song that training never mixes in: benchmarks play it."""
+
+
+def music_bank(root: str | Path, *, split: str = "train") -> list[np.ndarray]:
+    """Songs of the music corpus at ``root`` (``manifest.tsv`` with ``path``): ``train`` =
+    all but :data:`HELDOUT_SONG`, ``heldout`` = that one."""
+    import pandas as pd
+
+    manifest = Path(root) / "manifest.tsv"
+    if not manifest.is_file():
+        raise DatasetError(f"music manifest not found: {manifest}")
+    paths = pd.read_csv(manifest, sep="\t")["path"].astype(str)
+    held_out = paths == HELDOUT_SONG
+    chosen = paths[held_out] if split == "heldout" else paths[~held_out]
+    return [read_clip(Path(root) / p) for p in chosen]
+
+
 def _real_noise(bank: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` samples of a random recording of ``bank`` from a random offset, looped if short."""
     recording = bank[int(rng.integers(len(bank)))]
@@ -133,18 +152,29 @@ def _real_noise(bank: list[np.ndarray], n: int, rng: np.random.Generator) -> np.
 
 
 def perturb_waveform(
-    y: np.ndarray, rng: np.random.Generator, *, config: TrainConfig, bank: list[np.ndarray] | None = None
+    y: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    config: TrainConfig,
+    bank: list[np.ndarray] | None = None,
+    music: list[np.ndarray] | None = None,
 ) -> np.ndarray:
-    """One training copy of ``y``: :func:`add_noise` at ``config.snr_db`` (for a
-    ``config.noise_probability`` share of copies when ``config.gain_db`` is set, always
-    otherwise; a recording of ``bank`` instead of coloured noise for half of them when
-    given), then :func:`apply_gain` by a gain drawn from ``config.gain_db``."""
-    if config.gain_db is None and bank is None:
+    """One training copy of ``y``: a background (for a ``config.noise_probability`` share
+    of copies when ``config.gain_db`` is set, always otherwise): coloured noise
+    (:func:`add_noise`) or, in equal shares when given, a recording of ``bank`` at
+    ``config.snr_db`` or a stretch of a song of ``music`` at ``config.music_snr_db``; then
+    :func:`apply_gain` by a gain drawn from ``config.gain_db``."""
+    if config.gain_db is None and not bank and not music:
         return add_noise(y, rng, snr_db=config.snr_db)
     noisy = y
     if rng.random() < config.noise_probability:
-        if bank and rng.random() < 0.5:
+        kinds = ["coloured"] + (["noise"] if bank else []) + (["music"] if music else [])
+        kind = kinds[int(rng.integers(len(kinds)))]
+        if kind == "noise" and bank:
             noisy = mix_at_snr(y, _real_noise(bank, y.size, rng), snr_db=float(rng.uniform(*config.snr_db)))
+        elif kind == "music" and music:
+            snr = float(rng.uniform(*config.music_snr_db))
+            noisy = mix_at_snr(y, _real_noise(music, y.size, rng), snr_db=snr)
         else:
             noisy = add_noise(y, rng, snr_db=config.snr_db)
     if config.gain_db is None:
@@ -184,12 +214,15 @@ def noisy_inputs(
     rng = np.random.default_rng([seed, 7])
     perturbation = replace(recipe if recipe is not None else TrainConfig(), snr_db=snr_db)
     bank = noise_bank(perturbation.noise_dir) if perturbation.noise_dir is not None else None
+    music = music_bank(perturbation.music_dir) if perturbation.music_dir is not None else None
     per_copy: list[list[np.ndarray]] = [[] for _ in range(copies)]
     for index, path in enumerate(clips.paths):
         mono = read_clip(path)
         n_windows = int(np.count_nonzero(clips.clip == index))
         for k in range(copies):
-            batch = analyse_signal(perturb_waveform(mono, rng, config=perturbation, bank=bank), config=config)
+            batch = analyse_signal(
+                perturb_waveform(mono, rng, config=perturbation, bank=bank, music=music), config=config
+            )
             if batch is None or len(batch) != n_windows:
                 raise DatasetError(f"noisy copy of {path} does not cut into {n_windows} windows")
             per_copy[k].append(window_inputs(input_name, frames=batch.frames, features=batch.features))
@@ -214,6 +247,9 @@ def training_noise(
             gain = f"-gain{lo_gain:g}_{hi_gain:g}_{config.max_clip_db:g}_{config.noise_probability:g}"
         if config.noise_dir is not None:
             gain += "-realnoise"
+        if config.music_dir is not None:
+            lo_music, hi_music = config.music_snr_db
+            gain += f"-music{lo_music:g}_{hi_music:g}"
         stored = cache.with_name(
             f"{cache.stem}.noisy-{input_name}-{config.noise_copies}-{lo:g}-{hi:g}{gain}-{seed}.npy"
         )

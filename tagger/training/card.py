@@ -14,7 +14,15 @@ from tagger.model import ModelConfig, file_sha256
 from tagger.training.config import TrainConfig
 from tagger.training.metrics import top_confusions
 
-__all__ = ["LICENCE", "model_card", "model_card_markdown", "recipe_dict", "save_ensemble"]
+__all__ = [
+    "DATASETS",
+    "LICENCE",
+    "datasets_entry",
+    "model_card",
+    "model_card_markdown",
+    "recipe_dict",
+    "save_ensemble",
+]
 
 
 LICENCE = {
@@ -30,6 +38,68 @@ LICENCE = {
         "derivatives under the same licence."
     ),
 }
+
+
+DATASETS: dict[str, dict[str, str]] = {
+    "ravdess": {
+        "dataset": "RAVDESS speech, actors 01–20 (1,200 clips, English, 8 classes)",
+        "licence": "CC BY-NC-SA 4.0",
+        "citation": LICENCE["citation"],
+    },
+    "nemo": {
+        "dataset": (
+            "nEMO, Polish acted speech, 9 speakers (2,175-clip subset, 6 classes: no calm, no disgust)"
+        ),
+        "licence": "CC BY-NC-SA 4.0",
+        "citation": (
+            "Christop, I. (2024). nEMO: Dataset of Emotional Speech in Polish. Proceedings of "
+            "LREC-COLING 2024. https://aclanthology.org/2024.lrec-main.1059/"
+        ),
+    },
+    "noise": {
+        "dataset": (
+            "background noise mixed under training copies: Speech Commands v0.02 background "
+            "noises (CC BY 4.0) and UrbanSound8K fold 1 (CC BY-NC 3.0)"
+        ),
+        "licence": "CC BY 4.0 / CC BY-NC 3.0",
+        "citation": (
+            "Warden, P. (2018). Speech Commands, arXiv:1804.03209; Salamon, J., Jacoby, C., "
+            "Bello, J. P. (2014). A Dataset and Taxonomy for Urban Sound Research, ACM MM"
+        ),
+    },
+    "music": {
+        "dataset": (
+            "three songs mixed under training copies (JamendoLyrics MultiLang): 'Fantasma' by "
+            "Los Rombos (CC BY-SA), 'Miedo' by Yuanan (CC BY-NC-SA), 'te amo' by Fabios la "
+            "nueva expresion de la cancion (CC BY-NC-SA); 'de bonne humeur' by Le Nez Tordu is "
+            "held out"
+        ),
+        "licence": "CC BY-SA / CC BY-NC-SA",
+        "citation": "Durand, Stoller, Ewert (2023), ICASSP; songs from jamendo.com",
+    },
+}
+"""What training may read, keyed by corpus folder name, with licence and citation."""
+
+
+def datasets_entry(corpora: list[str], recipe: TrainConfig) -> dict[str, Any]:
+    """The card's and report's data fields for training on ``corpora`` (folder names) with
+    ``recipe``'s noise and music: one ``dataset``/``licence``/``citation`` line each (the
+    single-corpus form), the per-set ``datasets`` list and the non-commercial ``note``."""
+    names = list(corpora)
+    if recipe.noise_dir is not None:
+        names.append("noise")
+    if recipe.music_dir is not None:
+        names.append("music")
+    known = [
+        DATASETS.get(n, {"dataset": n, "licence": "see the corpus README", "citation": ""}) for n in names
+    ]
+    return {
+        "dataset": "; ".join(d["dataset"] for d in known),
+        "licence": "; ".join(dict.fromkeys(d["licence"] for d in known)),
+        "citation": " | ".join(d["citation"] for d in known if d["citation"]),
+        "note": LICENCE["note"],
+        "datasets": known,
+    }
 
 
 def save_ensemble(members: list[Any], path: Path) -> Any:
@@ -86,7 +156,7 @@ def model_card(
         "feature_config": asdict(front.features),
         "clip_prediction": "mean of window probabilities over speech windows (all if none)",
         "training": {
-            **LICENCE,
+            **datasets_entry(list(training.get("corpora", ["ravdess"])), recipe),
             **training,
             "recipe": recipe_dict(recipe),
             "trained_on": "all clips (after CV chose the recipe)",

@@ -29,7 +29,8 @@ class TrainConfig:
     ``max_clip_db`` of peak over full scale, and noise is added to a ``noise_probability``
     share of the copies only (the rest are clean, at another level); with ``noise_dir`` (the
     noise corpus), half of the noisy copies get a real background recording of its
-    training part instead of coloured noise. ``n_members``
+    training part instead of coloured noise; with ``music_dir`` (the music corpus), songs
+    but the held-out one join them, under the speech at ``music_snr_db``. ``n_members``
     models with different seeds are averaged into one shipped model.
     """
 
@@ -49,6 +50,8 @@ class TrainConfig:
     max_clip_db: float = 6.0
     noise_probability: float = 1.0
     noise_dir: str | None = None
+    music_dir: str | None = None
+    music_snr_db: tuple[float, float] = (0.0, 20.0)
     paper_epochs: int = 300
     paper_batch_size: int = 16
     paper_learning_rate: float = 1e-5
@@ -70,6 +73,10 @@ class TrainOptions:
     - ``baselines``: also evaluate the seed paper's method (grouped and random split) and
       the SVM; ``cache``: an ``.npz`` of extracted windows to reuse / create;
       ``benchmark``: measure the model's windows/s on one core for the card
+    - ``extra_manifests``: more corpora trained on with the first (each with ``folds.tsv``
+      beside it); classes a corpus lacks are handled by :mod:`tagger.training.labels`
+    - ``test_fold``: the fold (of every corpus) kept out of cross-validation *and* of the
+      shipped model; the shipped model is scored on it (its test speakers)
     """
 
     manifest: Path
@@ -83,6 +90,14 @@ class TrainOptions:
     baselines: bool = True
     cache: Path | None = None
     benchmark: bool = True
+    extra_manifests: tuple[Path, ...] = ()
+    test_fold: int | None = None
+
+    def manifests(self) -> list[tuple[Path, Path | None]]:
+        """Every corpus of the run as ``(manifest, folds file or None)``: ``manifest`` with
+        :meth:`folds_path`, then each of ``extra_manifests`` with the ``folds.tsv`` beside it."""
+        extra = [(Path(m), Path(m).parent / "folds.tsv") for m in self.extra_manifests]
+        return [(Path(self.manifest), self.folds_path()), *extra]
 
     def folds_path(self) -> Path | None:
         """The folds file this run uses (see the class docstring), or ``None``."""
@@ -99,7 +114,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the training flags (the fields of :class:`TrainOptions` and the recipe knobs
     of :class:`TrainConfig`) to ``parser``; read them back with :func:`options_from_args`."""
     recipe = TrainConfig()
-    parser.add_argument("--manifest", required=True, type=Path, help="TSV with path, emotion, actor")
+    parser.add_argument(
+        "--manifest",
+        required=True,
+        type=Path,
+        action="append",
+        help="TSV with path, emotion, actor (or speaker); repeat to train on several corpora",
+    )
     parser.add_argument(
         "--folds", type=Path, help="TSV actor -> fold (default: folds.tsv beside the manifest, else 5 folds)"
     )
@@ -121,6 +142,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--noise-probability", type=float, default=recipe.noise_probability, help="share of copies with noise"
     )
     parser.add_argument("--noise-dir", help="noise corpus whose recordings join the noisy copies")
+    parser.add_argument("--music-dir", help="music corpus whose songs go under the noisy copies")
+    parser.add_argument(
+        "--test-fold", type=int, help="fold of every corpus kept out of CV and the shipped model"
+    )
     parser.add_argument("--paper-epochs", type=int, default=recipe.paper_epochs)
     parser.add_argument("--no-baselines", action="store_true", help="skip the paper and SVM rows")
     parser.add_argument("--no-benchmark", action="store_true", help="skip the windows/s measurement")
@@ -140,10 +165,14 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         noise_copies=args.noise_copies,
         noise_probability=args.noise_probability,
         noise_dir=args.noise_dir,
+        music_dir=args.music_dir,
         paper_epochs=args.paper_epochs,
     )
+    manifests = args.manifest if isinstance(args.manifest, list) else [args.manifest]
     return TrainOptions(
-        manifest=Path(args.manifest),
+        manifest=Path(manifests[0]),
+        extra_manifests=tuple(Path(m) for m in manifests[1:]),
+        test_fold=args.test_fold,
         out_dir=Path(args.out),
         folds=args.folds,
         report_dir=args.report_dir,

@@ -51,13 +51,16 @@ def cross_validate(
     config: TrainConfig,
     seed: int = 0,
     x_noisy: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
     log: Any = print,
 ) -> ModelRow:
     """Out-of-fold predictions of ``method`` (``paper``, ``svm`` or ``network``) with
     clip folds ``folds`` ``(n_clips,)``: each fold is predicted by a model trained on
     the others, so no actor is in both. ``x_noisy``: noisy copies of the network's
     inputs (:func:`~tagger.training.augment.noisy_inputs`), used for training windows
-    only. The returned row's ``splits`` record the clips each fold's model was trained
+    only; ``targets`` ``(n_windows, 16)``: the network's per-window targets when corpora
+    lack classes (:func:`~tagger.training.labels.label_targets`). The returned row's
+    ``splits`` record the clips each fold's model was trained
     on and tested on."""
     n_classes = len(EMOTIONS)
     window_probs = np.zeros((len(clips.clip), n_classes), dtype=np.float32)
@@ -89,6 +92,7 @@ def cross_validate(
                     config=config,
                     seed=seed,
                     x_noisy=None if x_noisy is None else x_noisy[:, ~test_windows],
+                    targets=None if targets is None else targets[~test_windows],
                 )
                 window_probs[test_windows] = np.mean(
                     [predict_network(m, x[test_windows]) for m in members], axis=0
@@ -96,7 +100,7 @@ def cross_validate(
         log(f"  {method} fold {k}: {time.time() - start:.0f} s")
     row = ModelRow(
         name=method,
-        split="speaker-grouped 5-fold",
+        split=f"speaker-grouped {len(splits)}-fold",
         clip_probs=clip_probs,
         clip_mask=np.ones(clips.n_clips, dtype=bool),
         clip_fold=folds,

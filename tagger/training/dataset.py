@@ -65,6 +65,37 @@ class ClipSet:
         """``(n_windows,)`` int: each window's clip label."""
         return np.asarray(self.labels[self.clip], dtype=np.int64)
 
+    def subset(self, keep: np.ndarray) -> ClipSet:
+        """The clips where ``keep`` ``(n_clips,)`` bool is True, with their windows."""
+        keep = np.asarray(keep, dtype=bool)
+        new_index = np.cumsum(keep) - 1
+        windows = keep[self.clip]
+        return ClipSet(
+            paths=[p for p, k in zip(self.paths, keep, strict=True) if k],
+            labels=self.labels[keep],
+            actors=self.actors[keep],
+            mfcc40=self.mfcc40[keep],
+            clip=new_index[self.clip[windows]],
+            features=self.features[windows],
+            frames=self.frames[windows],
+            is_speech=self.is_speech[windows],
+        )
+
+    @staticmethod
+    def concat(sets: list[ClipSet]) -> ClipSet:
+        """One clip set of ``sets`` in order (window ``clip`` indices shifted)."""
+        offsets = np.cumsum([0] + [s.n_clips for s in sets[:-1]])
+        return ClipSet(
+            paths=[p for s in sets for p in s.paths],
+            labels=np.concatenate([s.labels for s in sets]),
+            actors=np.concatenate([s.actors for s in sets]),
+            mfcc40=np.concatenate([s.mfcc40 for s in sets]),
+            clip=np.concatenate([s.clip + o for s, o in zip(sets, offsets, strict=True)]),
+            features=np.concatenate([s.features for s in sets]),
+            frames=np.concatenate([s.frames for s in sets]),
+            is_speech=np.concatenate([s.is_speech for s in sets]),
+        )
+
     def save(self, path: Path) -> None:
         arrays: dict[str, Any] = {"paths": np.array(self.paths), **_arrays(self)}
         np.savez(path, **arrays)

@@ -38,10 +38,12 @@ def _class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
 
 
 def masked_crossentropy(y_true: Any, y_pred: Any) -> Any:
-    """Cross-entropy of probabilities ``y_pred`` ``(n, k)`` renormalised over each sample's
-    allowed classes: ``y_true`` ``(n, 2k)`` is the one-hot label, then the 0/1 mask of the
-    classes its corpus can label. A corpus without calm or disgust then teaches which of
-    *its* classes a window is, never that calm or disgust do not happen."""
+    """Negative log-probability of each sample's acceptable classes among the classes its
+    corpus can tell apart: ``y_true`` ``(n, 2k)`` is the 0/1 acceptable set (one-hot for a
+    plain label), then the 0/1 mask of the classes its corpus labels
+    (:func:`tagger.training.labels.label_targets`); ``y_pred`` ``(n, k)`` probabilities. A
+    corpus without calm or disgust then teaches which of *its* classes a window is, never
+    that calm or disgust do not happen."""
     from keras import ops
 
     k = ops.shape(y_pred)[-1]
@@ -59,14 +61,15 @@ def fit_network(
     seed: int,
     x_noisy: np.ndarray | None = None,
     verbose: int = 0,
-    class_mask: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
 ) -> Any:
     """A trained Keras model (one member) on inputs ``x`` ``(n, *input_shape)`` and labels
     ``y`` ``(n,)``; its ``input_norm`` layer is adapted on ``x`` first. ``x_noisy``
     ``(copies, n, *input_shape)``: noisy versions of the same windows, drawn in place of
-    ``x`` for ``config.noisy_fraction`` of each epoch's windows. ``class_mask``
-    ``(n, n_classes)`` bool: the classes each window's corpus can label; the loss is then
-    :func:`masked_crossentropy` (class weights by each corpus's share of windows)."""
+    ``x`` for ``config.noisy_fraction`` of each epoch's windows. ``targets`` ``(n, 2 *
+    n_classes)``: acceptable and allowed classes per window
+    (:func:`tagger.training.labels.label_targets`, for corpora that lack classes); the loss
+    is then :func:`masked_crossentropy`, class weights by ``y``."""
     import keras
 
     _set_seeds(seed)
@@ -89,12 +92,11 @@ def fit_network(
         else keras.optimizers.Adam(schedule)
     )
     weights = _class_weights(y, mconfig.n_classes) if config.class_weighting else None
-    targets: np.ndarray = y
+    fit_targets: np.ndarray = y
     sample_weight = None
-    if class_mask is not None:
+    if targets is not None:
         model.compile(optimizer=optimizer, loss=masked_crossentropy)
-        one_hot = np.eye(mconfig.n_classes, dtype=np.float32)[y]
-        targets = np.concatenate([one_hot, np.asarray(class_mask, dtype=np.float32)], axis=1)
+        fit_targets = np.asarray(targets, dtype=np.float32)
         if weights is not None:
             sample_weight = np.array([weights[int(label)] for label in y], dtype=np.float32)
         weights = None
@@ -120,7 +122,7 @@ def fit_network(
                     pending = pool.submit(epoch_inputs, epoch_rngs[epoch + 1])
                 model.fit(
                     x_epoch,
-                    targets,
+                    fit_targets,
                     batch_size=config.batch_size,
                     epochs=epoch + 1,
                     initial_epoch=epoch,
@@ -132,7 +134,7 @@ def fit_network(
     else:
         model.fit(
             x,
-            targets,
+            fit_targets,
             batch_size=config.batch_size,
             epochs=config.epochs,
             class_weight=weights,
@@ -210,12 +212,12 @@ def fit_members(
     config: TrainConfig,
     seed: int,
     x_noisy: np.ndarray | None = None,
-    class_mask: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
 ) -> list[Any]:
     """``config.n_members`` networks (:func:`fit_network`) on the same data, member ``m``
     seeded ``seed + 1000 * m``; averaged into one model by
     :func:`tagger.training.card.save_ensemble` or at prediction."""
     return [
-        fit_network(x, y, config=config, seed=seed + 1000 * m, x_noisy=x_noisy, class_mask=class_mask)
+        fit_network(x, y, config=config, seed=seed + 1000 * m, x_noisy=x_noisy, targets=targets)
         for m in range(config.n_members)
     ]

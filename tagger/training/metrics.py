@@ -14,7 +14,15 @@ import numpy as np
 from tagger.constants import EMOTIONS
 from tagger.training.dataset import ClipSet
 
-__all__ = ["classification_metrics", "clip_probabilities", "clip_probability", "top_confusions"]
+__all__ = [
+    "brief_score",
+    "classification_metrics",
+    "clip_probabilities",
+    "clip_probability",
+    "per_corpus_scores",
+    "score_clips",
+    "top_confusions",
+]
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
@@ -81,3 +89,53 @@ def top_confusions(confusion: Sequence[Sequence[int]], *, n: int = 3) -> str:
     ]
     cells.sort(key=lambda cell: -cell[0])
     return ", ".join(f"{true} taken for {pred} ({count} clips)" for count, true, pred in cells[:n])
+
+
+def score_clips(
+    labels: np.ndarray, probs: np.ndarray, classes: Sequence[int] | None = None
+) -> dict[str, Any]:
+    """Clip accuracy, UAR, macro-F1, count and confusion of clip probabilities ``probs``
+    ``(n, 8)`` against ``labels`` ``(n,)``; with ``classes``, over the clips of those
+    classes only, each predicted as the arg-max among them (a corpus's own classes)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if classes is not None:
+        keep = np.isin(labels, classes)
+        labels, probs = labels[keep], probs[keep][:, list(classes)]
+        predicted = np.asarray(classes)[probs.argmax(axis=1)]
+    else:
+        predicted = probs.argmax(axis=1)
+    metrics = classification_metrics(labels, predicted)
+    return {
+        "clip_accuracy": metrics["accuracy"],
+        "uar": metrics["uar"],
+        "macro_f1": metrics["macro_f1"],
+        "n": int(labels.size),
+        "confusion": metrics["confusion"],
+    }
+
+
+def per_corpus_scores(
+    labels: np.ndarray, probs: np.ndarray, corpus: np.ndarray, names: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """:func:`score_clips` of the clips of each corpus (``corpus`` ``(n,)`` indexes
+    ``names``) over all eight classes, plus ``own_classes``: the same predictions, arg-max
+    among the classes that corpus labels."""
+    out: dict[str, dict[str, Any]] = {}
+    for index, name in enumerate(names):
+        mine = np.asarray(corpus) == index
+        if not mine.any():
+            continue
+        own = sorted({int(c) for c in np.asarray(labels)[mine]})
+        score = score_clips(labels[mine], probs[mine])
+        score["own_classes"] = score_clips(labels[mine], probs[mine], own)
+        score["classes"] = [EMOTIONS[c] for c in own]
+        out[name] = score
+    return out
+
+
+def brief_score(score: dict[str, Any]) -> str:
+    """``acc a %, UAR u % (n N)``, and the same among the corpus's own classes when scored."""
+    text = f"acc {100 * score['clip_accuracy']:.1f} %, UAR {100 * score['uar']:.1f} % (n {score['n']})"
+    if "own_classes" in score and len(score.get("classes", [])) < len(EMOTIONS):
+        text += f"; own classes: {brief_score(score['own_classes'])}"
+    return text

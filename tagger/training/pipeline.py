@@ -14,11 +14,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from tagger.errors import DatasetError
 from tagger.export import export_litert, litert_card_entry
 from tagger.model import check_card, file_sha256
 from tagger.training.augment import training_noise
 from tagger.training.calibrate import calibrate
-from tagger.training.card import LICENCE, model_card, model_card_markdown, recipe_dict, save_ensemble
+from tagger.training.card import datasets_entry, model_card, model_card_markdown, recipe_dict, save_ensemble
 from tagger.training.config import TrainOptions, add_train_arguments, options_from_args
 from tagger.training.crossval import ModelRow, cross_validate, random_split_paper, row_summary
 from tagger.training.dataset import (
@@ -30,7 +33,9 @@ from tagger.training.dataset import (
     read_folds,
     read_manifest,
 )
-from tagger.training.fit import fit_members
+from tagger.training.fit import fit_members, predict_network
+from tagger.training.labels import corpus_classes, label_targets
+from tagger.training.metrics import brief_score, clip_probabilities, per_corpus_scores
 from tagger.training.report import write_report
 
 __all__ = ["TrainResult", "build_parser", "main", "run_from_args", "train"]
@@ -77,14 +82,73 @@ class TrainResult:
         }
 
 
-def _load_clips(options: TrainOptions) -> ClipSet:
+@dataclass(frozen=True)
+class Corpora:
+    """The clips of every corpus of a run, concatenated in manifest order.
+
+    ``clips``: all clips; per clip (``n_clips``): ``corpus`` (index into ``names``) and
+    ``fold``; per window: ``targets`` ``(n_windows, 16)`` (:func:`label_targets` of its
+    corpus); ``x_noisy``: noisy copies of the network inputs, or ``None``."""
+
+    names: list[str]
+    clips: ClipSet
+    corpus: np.ndarray
+    fold: np.ndarray
+    targets: np.ndarray
+    x_noisy: np.ndarray | None
+
+    def subset(self, keep: np.ndarray) -> Corpora:
+        windows = keep[self.clips.clip]
+        return Corpora(
+            names=self.names,
+            clips=self.clips.subset(keep),
+            corpus=self.corpus[keep],
+            fold=self.fold[keep],
+            targets=self.targets[windows],
+            x_noisy=None if self.x_noisy is None else self.x_noisy[:, windows],
+        )
+
+
+def _corpus_cache(cache: Path | None, index: int, manifest: Path) -> Path | None:
+    """The first corpus's cache is ``cache``; corpus ``index`` > 0 gets ``<stem>-<folder>.npz``."""
+    if cache is None or index == 0:
+        return cache
+    return cache.with_name(f"{cache.stem}-{manifest.resolve().parent.name}{cache.suffix}")
+
+
+def _load_corpora(options: TrainOptions, *, log: Callable[[str], Any]) -> Corpora:
+    names, sets, folds, targets, noisy = [], [], [], [], []
     cache = Path(options.cache) if options.cache is not None else None
-    if cache is not None and cache.is_file():
-        return ClipSet.load(cache)
-    clips = extract_clips(read_manifest(options.manifest))
-    if cache is not None:
-        clips.save(cache)
-    return clips
+    for index, (manifest, folds_path) in enumerate(options.manifests()):
+        corpus_cache = _corpus_cache(cache, index, manifest)
+        if corpus_cache is not None and corpus_cache.is_file():
+            clips = ClipSet.load(corpus_cache)
+        else:
+            clips = extract_clips(read_manifest(manifest))
+            if corpus_cache is not None:
+                clips.save(corpus_cache)
+        if folds_path is not None and folds_path.is_file():
+            fold_of_actor = read_folds(folds_path)
+        elif index == 0 and folds_path is None:
+            fold_of_actor = default_folds(clips.actors)
+        else:
+            raise DatasetError(f"{manifest}: a second corpus needs folds.tsv beside its manifest")
+        names.append(manifest.resolve().parent.name)
+        sets.append(clips)
+        folds.append(clip_folds(clips, fold_of_actor))
+        present = corpus_classes(clips.labels)
+        targets.append(label_targets(clips.window_labels(), present))
+        noisy.append(training_noise(clips, options.recipe, seed=options.seed, cache=corpus_cache, log=log))
+        log(f"{names[-1]}: {clips.n_clips} clips, {len(clips.clip)} windows")
+    have_noise = all(n is not None for n in noisy)
+    return Corpora(
+        names=names,
+        clips=ClipSet.concat(sets),
+        corpus=np.concatenate([np.full(s.n_clips, i) for i, s in enumerate(sets)]),
+        fold=np.concatenate(folds),
+        targets=np.concatenate(targets),
+        x_noisy=np.concatenate([n for n in noisy if n is not None], axis=1) if have_noise else None,
+    )
 
 
 def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainResult:
@@ -92,25 +156,34 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
 
     Writes ``<out_dir>/<model_filename>.keras``, ``.card.json`` and ``MODEL_CARD.md``;
     ``report.md``, ``report.json`` and ``confusion.png`` into ``options.reports_path()``.
-    See :class:`TrainOptions` for the folds, baselines, cache and benchmark options.
+    See :class:`TrainOptions` for the corpora, folds, test fold, baselines, cache and
+    benchmark options. Several corpora: CV folds are the union of their fold ids; the
+    report and card give figures per corpus.
     """
     started = time.time()
     config = options.recipe
     out = Path(options.out_dir)
     reports = options.reports_path()
     seed = options.seed
-    clips = _load_clips(options)
-    log(f"{clips.n_clips} clips, {len(clips.clip)} windows")
-    folds_path = options.folds_path()
-    fold_of_actor = read_folds(folds_path) if folds_path is not None else default_folds(clips.actors)
-    clip_fold = clip_folds(clips, fold_of_actor)
-    mconfig = config.model_config()
-
-    cache = Path(options.cache) if options.cache is not None else None
-    x_noisy = training_noise(clips, config, seed=seed, cache=cache, log=log)
-    ours = cross_validate(
-        clips, clip_fold, method="network", config=config, seed=seed, x_noisy=x_noisy, log=log
+    everything = _load_corpora(options, log=log)
+    test_mask = (
+        everything.fold == options.test_fold
+        if options.test_fold is not None
+        else np.zeros(everything.clips.n_clips, dtype=bool)
     )
+    if options.test_fold is not None and not test_mask.any():
+        raise DatasetError(f"test fold {options.test_fold} holds no clip")
+    data = everything.subset(~test_mask)
+    clips, clip_fold = data.clips, data.fold
+    log(f"{clips.n_clips} clips, {len(clips.clip)} windows for CV and training")
+    mconfig = config.model_config()
+    several = len(data.names) > 1
+    targets = data.targets if several or not data.targets[:, 8:].all() else None
+
+    ours = cross_validate(
+        clips, clip_fold, method="network", config=config, seed=seed, x_noisy=data.x_noisy,
+        targets=targets, log=log,
+    )  # fmt: skip
     ours.name = f"ours ({mconfig.kind})"
     rows = [ours]
     if options.baselines:
@@ -127,12 +200,23 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
             f"{row.name} / {row.split}: clip accuracy {100 * summary['clip_accuracy']:.1f}%, "
             f"macro-F1 {100 * summary['macro_f1']:.1f}%, UAR {100 * summary['uar']:.1f}%"
         )
+    cv_per_corpus = per_corpus_scores(clips.labels, ours.clip_probs, data.corpus, data.names)
     calibration = calibrate(clips, ours)
 
     x_all = model_inputs(clips, mconfig.input_name)
-    members = fit_members(x_all, clips.window_labels(), config=config, seed=seed, x_noisy=x_noisy)
+    members = fit_members(
+        x_all, clips.window_labels(), config=config, seed=seed, x_noisy=data.x_noisy, targets=targets
+    )
     model_path = out / f"{options.model_filename}.keras"
     model = save_ensemble(members, model_path)
+    test_per_corpus: dict[str, Any] = {}
+    if test_mask.any():
+        test = everything.subset(test_mask)
+        window_probs = predict_network(model, model_inputs(test.clips, mconfig.input_name))
+        test_probs = clip_probabilities(test.clips, window_probs)
+        test_per_corpus = per_corpus_scores(test.clips.labels, test_probs, test.corpus, test.names)
+        for name, score in test_per_corpus.items():
+            log(f"test fold {options.test_fold}, {name}: {brief_score(score)}")
     litert_path = export_litert(model, model_path.with_suffix(".tflite"))
     windows_per_s = None
     if options.benchmark:
@@ -141,22 +225,29 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
         from tagger.training.speed import benchmark_windows_per_s
 
         windows_per_s = benchmark_windows_per_s(litert_path)
+    test_actors = everything.clips.actors[test_mask]
     card = model_card(
         model_path,
         name=options.name,
         model_config=mconfig,
         recipe=config,
         training={
-            "manifest": str(Path(options.manifest)),
+            "manifests": [str(m) for m, _ in options.manifests()],
+            "corpora": data.names,
             "n_clips": clips.n_clips,
             "n_windows": len(clips.clip),
             "actors": sorted({int(a) for a in clips.actors}),
             "seed": seed,
+            "test_fold": options.test_fold,
+            "test_actors": sorted({int(a) for a in test_actors}),
         },
         cv_metrics=row_summary(ours),
         calibration=calibration,
         windows_per_s=windows_per_s,
     )
+    card["cv_per_corpus"] = cv_per_corpus
+    if test_per_corpus:
+        card["test_per_corpus"] = test_per_corpus
     card["runtime"] = {"litert": litert_card_entry(litert_path, sha256=file_sha256(litert_path))}
     check_card(model, card)
     card_path = model_path.with_name(f"{options.model_filename}.card.json")
@@ -164,13 +255,19 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
     (out / "MODEL_CARD.md").write_text(model_card_markdown(card), encoding="utf-8")
     report = {
         "rows": [{**row_summary(r), "metrics": r.metrics} for r in rows],
+        "cv_per_corpus": cv_per_corpus,
+        "test_per_corpus": test_per_corpus,
         "calibration": calibration,
         "model": {
             "version": card["version"],
             "size_bytes": card["size_bytes"],
             "windows_per_s_one_core": windows_per_s,
         },
-        "data": {"n_clips": clips.n_clips, "n_windows": len(clips.clip), **LICENCE},
+        "data": {
+            "n_clips": clips.n_clips,
+            "n_windows": len(clips.clip),
+            **datasets_entry(data.names, config),
+        },
         "seed": seed,
         "recipe": recipe_dict(config),
         "architecture": asdict(mconfig),

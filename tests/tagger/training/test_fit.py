@@ -9,6 +9,7 @@ from tagger.constants import EMOTIONS
 from tagger.model import ModelConfig
 from tagger.training.config import TrainConfig
 from tagger.training.fit import fit_members, fit_network, predict_network
+from tagger.training.labels import label_targets
 
 
 def _two_class(n: int, shape: tuple[int, ...], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -61,6 +62,10 @@ def test_masked_crossentropy_renormalises_over_the_allowed_classes() -> None:
     loss = np.asarray(masked_crossentropy(np.concatenate([one_hot, allowed], axis=1), probs))
     # Row 0: -log(0.2 / (0.1 + 0.2)); row 1 (all allowed): plain cross-entropy -log(0.25).
     np.testing.assert_allclose(loss, [-np.log(0.2 / 0.3), -np.log(0.25)], rtol=1e-5)
+    # A set of acceptable classes: -log of their summed share of the allowed ones.
+    accept = np.array([[1, 1, 0, 0], [1, 1, 0, 0]], dtype=np.float32)
+    loss = np.asarray(masked_crossentropy(np.concatenate([accept, allowed], axis=1), probs))
+    np.testing.assert_allclose(loss, [0.0, -np.log(0.5)], rtol=1e-5, atol=1e-6)
 
 
 def test_masked_training_learns_through_the_masked_loss() -> None:
@@ -69,9 +74,14 @@ def test_masked_training_learns_through_the_masked_loss() -> None:
     rng = np.random.default_rng(3)
     mconfig = ModelConfig(kind="melscal_cnn", input_shape=(75, 72), filters=(8, 8, 8), time_pool=1)
     x, y = _two_class(256, (75, 72), rng)
-    mask = np.ones((256, len(EMOTIONS)), dtype=bool)
-    mask[128:, 2:] = False
+    targets = np.concatenate(
+        [
+            label_targets(y[:128], np.ones(len(EMOTIONS), dtype=bool)),
+            label_targets(y[128:], np.arange(len(EMOTIONS)) < 2),
+        ]
+    )
+    assert targets[128:, len(EMOTIONS) + 2 :].sum() == 0
     config = TrainConfig(model=mconfig, epochs=20, batch_size=32, learning_rate=3e-3)
-    model = fit_network(x, y, config=config, seed=0, class_mask=mask)
+    model = fit_network(x, y, config=config, seed=0, targets=targets)
     x_test, y_test = _two_class(128, (75, 72), rng)
     assert (predict_network(model, x_test).argmax(axis=1) == y_test).mean() >= 0.9

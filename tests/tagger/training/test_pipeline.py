@@ -53,8 +53,8 @@ def test_report_rows_measure_skill_on_unseen_speakers(trained: tuple[Path, Train
     report = json.loads((root / "out" / "report.json").read_text())
     rows = {(row["name"], row["split"]): row for row in report["rows"]}
     assert len(rows) == 4 and sum(split.startswith("random") for _, split in rows) == 1
-    ours = rows[("ours (aggregate_mlp)", "speaker-grouped 5-fold")]
-    svm = rows[("SVM (RBF, 161 window aggregates)", "speaker-grouped 5-fold")]
+    ours = rows[("ours (aggregate_mlp)", "speaker-grouped 2-fold")]
+    svm = rows[("SVM (RBF, 161 window aggregates)", "speaker-grouped 2-fold")]
     for row in (ours, svm):
         assert row["clip_accuracy"] >= 0.9 and row["macro_f1"] >= 0.9, row["name"]
         assert len(row["metrics"]["per_fold"]["accuracy"]) == 2
@@ -126,3 +126,38 @@ def test_train_json_prints_the_summary(
     assert json.loads(capsys.readouterr().out) == result.summary()
     assert seen == [TrainOptions(manifest=Path("m.tsv"), out_dir=Path("o"), recipe=seen[0].recipe)]
     assert seen[0].recipe == replace(TrainConfig(), model=ModelConfig())
+
+
+def test_two_corpora_with_a_test_fold(tmp_path: Path) -> None:
+    """A second corpus that lacks classes trains with the first; the test fold's speakers
+    are in neither CV nor the shipped model, and are scored per corpus."""
+    first, _ = write_corpus(
+        tmp_path / "first", actors=(1, 2, 3, 4, 5, 6), emotions=("neutral", "angry", "sad", "happy")
+    )
+    second, _ = write_corpus(
+        tmp_path / "second", actors=(11, 12, 13, 14, 15, 16), emotions=("neutral", "angry")
+    )
+    options = TrainOptions(
+        manifest=first,
+        extra_manifests=(second,),
+        test_fold=2,
+        out_dir=tmp_path / "out",
+        name="two",
+        recipe=RECIPE,
+        baselines=False,
+        benchmark=False,
+    )
+    result = train(options, log=lambda _msg: None)
+    card = result.card
+    assert card["training"]["corpora"] == ["first", "second"]
+    assert card["training"]["actors"] == [1, 2, 3, 4, 11, 12, 13, 14]
+    assert card["training"]["test_actors"] == [5, 6, 15, 16]
+    assert set(card["cv_per_corpus"]) == set(card["test_per_corpus"]) == {"first", "second"}
+    assert card["cv_per_corpus"]["second"]["classes"] == ["neutral", "angry"]
+    # actors 5 and 6, 2 takes of 4 emotions, less the repeated (identical) sad tone
+    assert card["test_per_corpus"]["first"]["n"] == 2 * (2 * 4 - 1)
+    for score in card["test_per_corpus"].values():
+        assert score["own_classes"]["clip_accuracy"] >= 0.9
+    assert result.rows[0].split == "speaker-grouped 2-fold"
+    assert [split.fold for split in result.rows[0].splits] == [0, 1]
+    assert "first" in card["training"]["dataset"] and "second" in card["training"]["dataset"]
