@@ -31,7 +31,8 @@ class TrainConfig:
     noise corpus), half of the noisy copies get a real background recording of its
     training part instead of coloured noise; with ``music_dir`` (the music corpus), songs
     but the held-out one join them, under the speech at ``music_snr_db``. ``n_members``
-    models with different seeds are averaged into one shipped model.
+    models with different seeds are averaged into one shipped model; ``cv_members`` (default:
+    ``n_members``) into each cross-validation fold's model.
     """
 
     model: ModelConfig | None = None  # None: the shipped architecture, ModelConfig()
@@ -43,6 +44,7 @@ class TrainConfig:
     augment: bool = True
     class_weighting: bool = True
     n_members: int = 3
+    cv_members: int | None = None
     noise_copies: int = 2
     noisy_fraction: float = 0.5
     snr_db: tuple[float, float] = (0.0, 30.0)
@@ -134,6 +136,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=recipe.learning_rate, help="peak learning rate")
     parser.add_argument("--weight-decay", type=float, default=recipe.weight_decay)
     parser.add_argument("--members", type=int, default=recipe.n_members, help="seeds averaged")
+    parser.add_argument("--cv-members", type=int, help="seeds averaged per CV fold (default: --members)")
     parser.add_argument(
         "--gain-db", type=float, nargs=2, metavar=("LO", "HI"), help="gain range of the noisy copies (dB)"
     )
@@ -161,6 +164,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         learning_rate=args.lr,
         weight_decay=args.weight_decay,
         n_members=args.members,
+        cv_members=args.cv_members,
         gain_db=None if args.gain_db is None else (float(args.gain_db[0]), float(args.gain_db[1])),
         noise_copies=args.noise_copies,
         noise_probability=args.noise_probability,

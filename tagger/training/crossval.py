@@ -5,7 +5,7 @@ random-split evaluation; out-of-fold predictions and their metrics per model.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -86,10 +86,11 @@ def cross_validate(
                 window_probs[test_windows] = svm_probs(svm, clips.features[test_windows], n_classes)
             else:
                 assert x is not None
+                cv_config = replace(config, n_members=config.cv_members or config.n_members)
                 members = fit_members(
                     x[~test_windows],
                     y_windows[~test_windows],
-                    config=config,
+                    config=cv_config,
                     seed=seed,
                     x_noisy=None if x_noisy is None else x_noisy[:, ~test_windows],
                     targets=None if targets is None else targets[~test_windows],
@@ -97,7 +98,12 @@ def cross_validate(
                 window_probs[test_windows] = np.mean(
                     [predict_network(m, x[test_windows]) for m in members], axis=0
                 )
-        log(f"  {method} fold {k}: {time.time() - start:.0f} s")
+        if method == "paper":
+            fold_probs = clip_probs[test_clips]
+        else:
+            fold_probs = clip_probabilities(clips, window_probs)[test_clips]
+        accuracy = float(np.mean(fold_probs.argmax(axis=1) == clips.labels[test_clips]))
+        log(f"  {method} fold {k}: clip accuracy {100 * accuracy:.1f}% ({time.time() - start:.0f} s)")
     row = ModelRow(
         name=method,
         split=f"speaker-grouped {len(splits)}-fold",
