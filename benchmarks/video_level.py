@@ -48,7 +48,6 @@ from benchmarks.video_programmes import (
 )
 from benchmarks.video_scoring import (
     BoundaryMatch,
-    SegmentSpan,
     boundary_summary,
     dominant_scores,
     emotion_change_s,
@@ -199,7 +198,9 @@ def read_back(catalogue: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def score(plans: Sequence[VideoPlan], truth: dict[str, list[SpeechSpan]], tags: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def score(
+    plans: Sequence[VideoPlan], truth: dict[str, list[SpeechSpan]], tags: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     """Every figure of the benchmark from the plans, their truth and the read-back tags."""
     results: dict[str, Any] = {}
     singles = [p for p in plans if p.kind == "single"]
@@ -224,7 +225,9 @@ def score(plans: Sequence[VideoPlan], truth: dict[str, list[SpeechSpan]], tags: 
     results["confusion"] = {
         corpus: pd.crosstab(
             pd.Series([p.truth_label for p in singles if p.corpus == corpus], name="truth"),
-            pd.Series([tags[_file(p)]["dominant_label"] for p in singles if p.corpus == corpus], name="predicted"),
+            pd.Series(
+                [tags[_file(p)]["dominant_label"] for p in singles if p.corpus == corpus], name="predicted"
+            ),
         ).to_dict()
         for corpus in sorted({p.corpus for p in singles})
     }
@@ -257,33 +260,7 @@ def score(plans: Sequence[VideoPlan], truth: dict[str, list[SpeechSpan]], tags: 
         for bucket in sorted(by_pause)
     }
 
-    changes = []
-    for plan in (p for p in plans if p.kind == "change"):
-        spans = truth[plan.name]
-        k = next(i for i in range(1, len(spans)) if spans[i].emotion != spans[0].emotion)
-        true_change = 0.5 * (spans[k - 1].end_s + spans[k].start_s)
-        found = emotion_change_s(tags[_file(plan)]["segments"])
-        changes.append(
-            {
-                "video": plan.name,
-                "true_s": round(true_change, 3),
-                "true_labels": [spans[0].emotion, spans[k].emotion],
-                "predicted_s": None if found is None else round(found[0], 3),
-                "predicted_labels": None if found is None else [found[1], found[2]],
-                "error_s": None if found is None else round(found[0] - true_change, 3),
-            }
-        )
-    errors = np.array([abs(c["error_s"]) for c in changes if c["error_s"] is not None])
-    results["emotion_change"] = {
-        "n": len(changes),
-        "detected": sum(c["error_s"] is not None for c in changes),
-        "within_1s": float(np.mean([c["error_s"] is not None and abs(c["error_s"]) <= 1.0 for c in changes]))
-        if changes
-        else float("nan"),
-        "median_abs_error_s": float(np.median(errors)) if errors.size else float("nan"),
-        "labels_right": sum(c["predicted_labels"] == c["true_labels"] for c in changes),
-        "videos": changes,
-    }
+    results["emotion_change"] = _change_scores([p for p in plans if p.kind == "change"], truth, tags)
 
     negatives = [p for p in plans if p.kind == "negative"]
     results["negatives"] = {
@@ -312,6 +289,43 @@ def score(plans: Sequence[VideoPlan], truth: dict[str, list[SpeechSpan]], tags: 
     return results
 
 
+def _change_scores(
+    plans: Sequence[VideoPlan], truth: dict[str, list[SpeechSpan]], tags: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Emotion-change error of the two-emotion videos: the true change is the middle of the
+    pause between the last clip of emotion A and the first of B."""
+    videos: list[dict[str, Any]] = []
+    errors: list[float | None] = []
+    for plan in plans:
+        spans = truth[plan.name]
+        k = next(i for i in range(1, len(spans)) if spans[i].emotion != spans[0].emotion)
+        true_change = 0.5 * (spans[k - 1].end_s + spans[k].start_s)
+        found = emotion_change_s(tags[_file(plan)]["segments"])
+        error = None if found is None else round(found[0] - true_change, 3)
+        errors.append(error)
+        videos.append(
+            {
+                "video": plan.name,
+                "true_s": round(true_change, 3),
+                "true_labels": [spans[0].emotion, spans[k].emotion],
+                "predicted_s": None if found is None else round(found[0], 3),
+                "predicted_labels": None if found is None else [found[1], found[2]],
+                "error_s": error,
+            }
+        )
+    found_errors = np.abs(np.array([e for e in errors if e is not None], dtype=np.float64))
+    return {
+        "n": len(videos),
+        "detected": int(found_errors.size),
+        "within_1s": float(np.mean([e is not None and abs(e) <= 1.0 for e in errors]))
+        if errors
+        else math.nan,
+        "median_abs_error_s": float(np.median(found_errors)) if found_errors.size else math.nan,
+        "labels_right": sum(v["predicted_labels"] == v["true_labels"] for v in videos),
+        "videos": videos,
+    }
+
+
 def _pause_bucket(pause_s: float) -> str:
     """The pause next to a boundary, binned: ``pause 1.0-2.0 s``, ``2.0-3.0 s``, ``3.0-4.0 s``."""
     low = min(3, max(1, int(pause_s)))
@@ -323,7 +337,11 @@ def _file(plan: VideoPlan) -> str:
 
 
 def _pct(value: Any) -> str:
-    return "  n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:5.1f}"
+    return (
+        "  n/a"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{100 * value:5.1f}"
+    )
 
 
 def print_table(results: dict[str, Any]) -> None:
@@ -334,7 +352,10 @@ def print_table(results: dict[str, Any]) -> None:
         if figures["n"]:
             print(f"  {key:28s} {figures['n']:4d} {_pct(figures['accuracy']):>6s} {_pct(figures['uar']):>6s}")
     print("\nSpeech boundaries (speech <-> no_speech segments), within 1 s")
-    print(f"  {'group':28s} {'n true':>6s} {'n pred':>6s} {'recall %':>8s} {'prec %':>7s} {'median |err| s':>15s} {'median err s':>13s}")
+    print(
+        f"  {'group':28s} {'n true':>6s} {'n pred':>6s} {'recall %':>8s} {'prec %':>7s}"
+        f" {'median |err| s':>15s} {'median err s':>13s}"
+    )
     for key, kinds in results["speech_boundaries"].items():
         for kind in ("onsets", "offsets", "both"):
             f = kinds[kind]
@@ -346,10 +367,13 @@ def print_table(results: dict[str, Any]) -> None:
                 f"  {label:28s} {f['n_true']:6d} {f['n_predicted']:6d} {_pct(f['recall']):>8s}"
                 f" {_pct(f['precision']):>7s} {median:15.2f} {f['median_error_s']:13.2f}"
             )
-    print("  recall by the pause next to the boundary: " + ", ".join(
-        f"{bucket} {_pct(f['recall']).strip()} % (n {f['n']})"
-        for bucket, f in results["speech_boundary_recall_by_pause"].items()
-    ))
+    print(
+        "  recall by the pause next to the boundary: "
+        + ", ".join(
+            f"{bucket} {_pct(f['recall']).strip()} % (n {f['n']})"
+            for bucket, f in results["speech_boundary_recall_by_pause"].items()
+        )
+    )
     change = results["emotion_change"]
     print(
         f"\nEmotion change (two-emotion videos): {change['detected']}/{change['n']} detected, "
@@ -392,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not clips_by_speaker:
         print(f"no corpus with folds.tsv under {args.corpora}", file=sys.stderr)
         return 2
-    speakers = {corpus: sorted(by) for corpus, by in clips_by_speaker.items()}
+    speakers = {corpus: sorted(by, key=lambda s: (len(s), s)) for corpus, by in clips_by_speaker.items()}
     print(f"held-out fold {args.fold} (never in the next model's training): speakers {speakers}")
     print(f"background: song {args.song}, noise split {args.noise_split!r} (UrbanSound8K fold10)")
     plans = plan_videos(clips_by_speaker, seed=args.seed, quick=args.quick)
@@ -427,7 +451,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     summary = tag_into_catalogue(videos, catalogue, model=args.model)
     tag_s = time.perf_counter() - started
-    print(f"tagged into {catalogue} in {tag_s:.0f} s: {summary['n_tagged']} tagged, {summary['n_failed']} failed")
+    print(
+        f"tagged into {catalogue} in {tag_s:.0f} s: "
+        f"{summary['n_tagged']} tagged, {summary['n_failed']} failed"
+    )
     tags = read_back(catalogue)
     missing = [p.name for p in plans if _file(p) not in tags]
     if missing:

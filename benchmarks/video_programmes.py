@@ -127,7 +127,9 @@ def active_span(
     n_frames = y.size // frame
     if n_frames == 0:
         return (0, 0)
-    rms = np.sqrt(np.mean(np.asarray(y[: n_frames * frame], dtype=np.float64).reshape(n_frames, frame) ** 2, axis=1))
+    rms = np.sqrt(
+        np.mean(np.asarray(y[: n_frames * frame], dtype=np.float64).reshape(n_frames, frame) ** 2, axis=1)
+    )
     if rms.max() <= 0.0:
         return (0, 0)
     active = np.flatnonzero(rms >= rms.max() * 10 ** (-floor_db / 20))
@@ -223,7 +225,9 @@ def plan_videos(
     rng = np.random.default_rng([seed, 14])
     plans: list[VideoPlan] = []
 
-    def add(corpus: str, speaker: str, kind: str, clips: list[str], emotions: list[str], condition: str) -> None:
+    def add(
+        corpus: str, speaker: str, kind: str, clips: list[str], emotions: list[str], condition: str
+    ) -> None:
         index = len(plans)
         n_pauses = len(clips) + 1
         pauses = [float(rng.uniform(1.0, 2.0))] + [float(rng.uniform(1.5, 4.0)) for _ in range(n_pauses - 2)]
@@ -269,12 +273,13 @@ def plan_videos(
             a = pick(clips_by_speaker[corpus][speaker][first], int(rng.integers(2, 4)))
             b = pick(clips_by_speaker[corpus][speaker][second], int(rng.integers(2, 4)))
             add(corpus, speaker, "change", a + b, [first] * len(a) + [second] * len(b), CONDITIONS[k % 3])
-    for k in range(n_negatives):
+    for _ in range(n_negatives):
         for condition in ("music", "noise"):
             add("none", "none", "negative", [], [], condition)
     if quick:
         plans = [
-            replace(plan, container=CONTAINERS[k % len(CONTAINERS)]) for k, plan in enumerate(_quick_subset(plans))
+            replace(plan, container=CONTAINERS[k % len(CONTAINERS)])
+            for k, plan in enumerate(_quick_subset(plans))
         ]
     return [replace(plan, name=_name(k, plan)) for k, plan in enumerate(plans)]
 

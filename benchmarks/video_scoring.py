@@ -6,6 +6,7 @@ Pure functions over labels and ``(start_s, end_s, label)`` segments (seconds).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -68,7 +69,7 @@ def predicted_speech_boundaries(segments: Sequence[SegmentSpan]) -> tuple[np.nda
     """
     ordered = sorted(segments, key=lambda s: s[0])
     onsets, offsets = [], []
-    for (_, end, before), (start, _, after) in zip(ordered, ordered[1:], strict=False):
+    for (_, end, before), (start, _, after) in itertools.pairwise(ordered):
         at = 0.5 * (float(end) + float(start))
         if before == NO_SPEECH and after != NO_SPEECH:
             onsets.append(at)
