@@ -13,7 +13,7 @@ from tagger.features import FeatureConfig, aggregate_windows, frame_features, si
 from tagger.frontend import WindowBatch
 from tagger.media import probe, stream_audio
 from tagger.model import Classifier
-from tagger.speech import detect_speech
+from tagger.speech import detect_speech, voiced_frames, voiced_s_per_block
 from tagger.windows import WindowConfig, window_bounds
 
 __all__ = ["naive_tag_file"]
@@ -45,7 +45,8 @@ def naive_tag_file(
             frames = np.empty((1, per_window, rows.shape[1]), dtype=np.float32)
             frames[0, : rows.shape[0]] = rows
             frames[0, rows.shape[0] :] = pad_row
-            voiced = detect_speech(frames, n_valid, features=features)
+            voiced_rows = voiced_frames(frames, n_valid, features=features)
+            voiced = detect_speech(frames, n_valid, features=features, voiced=voiced_rows)
             content = classify_content(frames, n_valid, features=features, voiced=voiced)
             batch = WindowBatch(
                 index=np.array([n_windows], dtype=np.int64),
@@ -56,6 +57,11 @@ def naive_tag_file(
                 features=aggregate_windows(frames, n_valid, config=features),
                 content=content,
                 is_speech=content == "speech",
+                voiced_s=voiced_s_per_block(
+                    voiced_rows,
+                    frames_per_block=window.frames_per_hop,
+                    frame_s=features.hop_length / features.sample_rate,
+                ),
             )
             probs = classifier.predict(batch)
             classifier.label(probs, batch.is_speech)

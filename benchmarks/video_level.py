@@ -57,7 +57,7 @@ from benchmarks.video_scoring import (
     window_shares,
 )
 from tagger import ffmpeg_bin
-from tagger.constants import SAMPLE_RATE
+from tagger.constants import EMOTIONS, SAMPLE_RATE
 from tagger.loudness import integrated_loudness
 from tagger.model import DEFAULT_MODEL_PATH, card_path_for, read_card
 
@@ -269,7 +269,7 @@ def score(
         )
         | {
             "videos_with_emotion_dominant": sum(
-                tags[_file(p)]["dominant_label"] != "no_speech" for p in negatives if p.condition == condition
+                tags[_file(p)]["dominant_label"] in EMOTIONS for p in negatives if p.condition == condition
             ),
             "n_videos": sum(p.condition == condition for p in negatives),
         }

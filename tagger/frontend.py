@@ -20,7 +20,7 @@ from tagger.content import ContentConfig, classify_content
 from tagger.errors import ConfigError, ParameterError
 from tagger.features import FeatureConfig, FrameFeaturizer, aggregate_windows, silence_frame
 from tagger.media import MediaInfo, stream_audio
-from tagger.speech import SpeechConfig, detect_speech
+from tagger.speech import SpeechConfig, detect_speech, voiced_frames, voiced_s_per_block
 from tagger.windows import Window, WindowConfig, Windower, kept_window_count
 
 __all__ = [
@@ -66,6 +66,9 @@ class WindowBatch:
     - ``features``: ``(b, n_window_features)`` float32 (see ``window_feature_names``)
     - ``content``: ``(b,)`` str, ``speech``, ``music`` or ``other`` (see :mod:`tagger.content`)
     - ``is_speech``: ``(b,)`` bool, ``content == "speech"``
+    - ``voiced_s``: ``(b, window_s / hop_s)`` float32, voiced seconds in each hop-long
+      block of the window (:func:`tagger.speech.voiced_s_per_block`): which stretch of a
+      speech window holds the voice, for segment boundaries finer than a window
     """
 
     index: np.ndarray
@@ -76,6 +79,7 @@ class WindowBatch:
     features: np.ndarray
     content: np.ndarray
     is_speech: np.ndarray
+    voiced_s: np.ndarray
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -212,7 +216,10 @@ def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEnd
     if n_samples is not None:
         ends = np.minimum(ends, n_samples)
     rate = float(wcfg.sample_rate)
-    voiced = detect_speech(frames, n_valid, features=config.features, config=config.speech)
+    voiced_rows = voiced_frames(frames, n_valid, features=config.features, config=config.speech)
+    voiced = detect_speech(
+        frames, n_valid, features=config.features, config=config.speech, voiced=voiced_rows
+    )
     content = classify_content(
         frames, n_valid, features=config.features, config=config.content, voiced=voiced
     )
@@ -225,4 +232,9 @@ def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEnd
         features=aggregate_windows(frames, n_valid, config=config.features),
         content=content,
         is_speech=content == "speech",
+        voiced_s=voiced_s_per_block(
+            voiced_rows,
+            frames_per_block=wcfg.frames_per_hop,
+            frame_s=config.features.hop_length / config.features.sample_rate,
+        ),
     )

@@ -18,7 +18,15 @@ from tagger.constants import EMOTIONS, SAMPLE_RATE
 from tagger.errors import ConfigError
 from tagger.frontend import FrontEndConfig, WindowBatch, analyse_chunks, analyse_file, resample
 from tagger.media import MediaInfo, decode_time_limit
-from tagger.segments import Profile, Segment, merge_segments, owned_spans, profile, smooth_labels
+from tagger.segments import (
+    Profile,
+    Segment,
+    merge_segments,
+    owned_spans,
+    owned_voiced_s,
+    profile,
+    smooth_labels,
+)
 
 __all__ = ["TagConfig", "TrackTags", "WindowClassifier", "tag_batches", "tag_signal", "tag_track"]
 
@@ -36,7 +44,9 @@ class WindowClassifier(Protocol):
 @dataclass(frozen=True)
 class TagConfig:
     """Front end plus post-processing: majority smoothing over ``2*smoothing_radius+1``
-    windows, segments shorter than ``min_segment_s`` seconds absorbed by a neighbour.
+    windows, segments shorter than ``min_segment_s`` seconds (pauses: ``min_pause_s``)
+    absorbed by a neighbour; a speech window with less than ``min_owned_voiced_s``
+    seconds of voice in the stretch it owns (its centre hop) is a pause, ``no_speech``.
     Decoding a track may spend ``timeout_base_s + duration * timeout_s_per_audio_s``
     seconds waiting on ffmpeg before it is killed, where the file's declared duration
     is capped by what its size allows at ``timeout_min_bitrate_bps``, and the limit is
@@ -46,6 +56,8 @@ class TagConfig:
     frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
     smoothing_radius: int = 1
     min_segment_s: float = 2.0
+    min_pause_s: float = 1.0
+    min_owned_voiced_s: float = 0.05
     chunk_s: float = 30.0
     timeout_s_per_audio_s: float = 0.5
     timeout_base_s: float = 30.0
@@ -54,8 +66,8 @@ class TagConfig:
     timeout_ceiling_s: float = 4 * 3600.0
 
     def __post_init__(self) -> None:
-        if self.smoothing_radius < 0 or self.min_segment_s < 0:
-            raise ConfigError("smoothing_radius and min_segment_s must be >= 0")
+        if min(self.smoothing_radius, self.min_segment_s, self.min_pause_s, self.min_owned_voiced_s) < 0:
+            raise ConfigError("smoothing_radius, min_segment_s, min_pause_s, min_owned_voiced_s must be >= 0")
         self.timeout_s(None)  # checks the time-limit settings now, not at the first decode
 
     def timeout_s(self, duration_s: float | None, *, size_bytes: int | None = None) -> float:
@@ -101,12 +113,13 @@ def tag_batches(
     batches: Iterable[WindowBatch], *, classifier: WindowClassifier, config: TagConfig = TagConfig()
 ) -> TrackTags:
     """Classify every window of a stream of batches and post-process the track."""
-    starts, ends, content, speech, probs = [], [], [], [], []
+    starts, ends, content, speech, voiced, probs = [], [], [], [], [], []
     for batch in batches:
         starts.append(batch.start_s)
         ends.append(batch.end_s)
         content.append(batch.content)
         speech.append(batch.is_speech)
+        voiced.append(batch.voiced_s)
         probs.append(classifier.predict(batch).astype(np.float32))
     if not starts:
         empty = np.zeros(0)
@@ -123,21 +136,33 @@ def tag_batches(
         )
     start_s, end_s = np.concatenate(starts), np.concatenate(ends)
     is_speech, all_probs = np.concatenate(speech), np.concatenate(probs)
-    labels = classifier.label(all_probs, is_speech)
     window = config.frontend.window
     spans = owned_spans(start_s, end_s, hop_s=window.hop_s, window_s=window.window_s)
+    # A speech window whose own stretch holds no voice is a pause (its neighbours' speech
+    # made the window speech): label the stretch as what it is, so boundaries are ~1 s.
+    owned = owned_voiced_s(start_s, spans, np.concatenate(voiced), hop_s=window.hop_s)
+    pause = is_speech & (owned < config.min_owned_voiced_s)
+    is_speech = is_speech & ~pause
+    all_content = np.where(pause, "other", np.concatenate(content))
+    labels = classifier.label(all_probs, is_speech)
     smoothed = smooth_labels(np.asarray(labels, dtype=object), radius=config.smoothing_radius)
-    segments = merge_segments(spans, smoothed, all_probs.max(axis=1), min_duration_s=config.min_segment_s)
+    segments = merge_segments(
+        spans,
+        smoothed,
+        all_probs.max(axis=1),
+        min_duration_s=config.min_segment_s,
+        min_pause_s=config.min_pause_s,
+    )
     return TrackTags(
         model_version=classifier.version,
         start_s=start_s,
         end_s=end_s,
-        content=np.concatenate(content),
+        content=all_content,
         is_speech=is_speech,
         probs=all_probs,
         labels=labels,
         segments=segments,
-        profile=profile(spans, all_probs, is_speech),
+        profile=profile(spans, all_probs, is_speech, labels=np.asarray(labels, dtype=object)),
     )
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "label_windows",
     "merge_segments",
     "owned_spans",
+    "owned_voiced_s",
     "profile",
     "smooth_labels",
 ]
@@ -109,16 +110,40 @@ def owned_spans(start_s: np.ndarray, end_s: np.ndarray, *, hop_s: float, window_
     return np.stack([own_start, own_end], axis=1)
 
 
+def owned_voiced_s(
+    start_s: np.ndarray, spans: np.ndarray, voiced_s: np.ndarray, *, hop_s: float
+) -> np.ndarray:
+    """Voiced seconds inside each window's owned stretch, ``(n,)``: the sum of the window's
+    hop-long blocks ``voiced_s`` ``(n, blocks)`` (block ``j`` covers ``start_s + j * hop_s``
+    onwards) whose middle lies in its owned span ``spans`` ``(n, 2)`` seconds.
+
+    >>> owned_voiced_s(np.array([0.0, 1.0]), np.array([[0.0, 2.0], [2.0, 4.0]]),
+    ...                np.array([[0.5, 0.2, 0.0], [0.2, 0.0, 0.3]]), hop_s=1.0)
+    array([0.7, 0.3])
+    """
+    voiced_s = np.asarray(voiced_s, dtype=np.float64)
+    if voiced_s.size == 0:
+        return np.zeros(len(np.asarray(start_s)))
+    middles = np.asarray(start_s, dtype=np.float64)[:, None] + (np.arange(voiced_s.shape[1]) + 0.5) * hop_s
+    inside = (middles >= spans[:, :1]) & (middles < spans[:, 1:])
+    owned: np.ndarray = (voiced_s * inside).sum(axis=1)
+    return owned
+
+
 def merge_segments(
     spans: np.ndarray,
     labels: np.ndarray,
     confidence: np.ndarray,
     *,
     min_duration_s: float = 0.0,
+    min_pause_s: float | None = None,
 ) -> list[Segment]:
     """Merge consecutive windows of one label into segments over their owned ``spans``
-    ``(n, 2)``; segments shorter than ``min_duration_s`` are absorbed into their longer
-    neighbour, so the segments still tile ``[spans[0,0], spans[-1,1])``."""
+    ``(n, 2)``; segments shorter than ``min_duration_s`` (``no_speech`` ones: shorter than
+    ``min_pause_s``, default the same) are absorbed into their longer neighbour, so the
+    segments still tile ``[spans[0,0], spans[-1,1])``. A pause shorter than an emotion
+    segment is still a boundary users look for."""
+    pause_s = min_duration_s if min_pause_s is None else min_pause_s
     labels = np.asarray(labels, dtype=object)
     confidence = np.asarray(confidence, dtype=np.float64)
     runs: list[list[int]] = []  # [first, last] window index per run
@@ -130,8 +155,12 @@ def merge_segments(
     names = [str(labels[first]) for first, _ in runs]
     while len(runs) > 1:
         durations = [spans[last, 1] - spans[first, 0] for first, last in runs]
-        shortest = int(np.argmin(durations))
-        if durations[shortest] >= min_duration_s:
+        too_short = [
+            d if d < (pause_s if name == NO_SPEECH else min_duration_s) else np.inf
+            for d, name in zip(durations, names, strict=True)
+        ]
+        shortest = int(np.argmin(too_short))
+        if not np.isfinite(too_short[shortest]):
             break
         if shortest == 0:
             target = 1
@@ -165,9 +194,16 @@ def merge_segments(
     ]
 
 
-def profile(spans: np.ndarray, probs: np.ndarray, is_speech: np.ndarray) -> Profile:
+def profile(
+    spans: np.ndarray, probs: np.ndarray, is_speech: np.ndarray, *, labels: np.ndarray | None = None
+) -> Profile:
     """Share of speech time per emotion: owned duration of each speech window times its
-    class probabilities, summed and divided by the speech time ``speech_s`` (seconds)."""
+    class probabilities, summed and divided by the speech time ``speech_s`` (seconds).
+
+    ``dominant_label`` is the largest share, ``no_speech`` without speech, and
+    ``uncertain`` when window ``labels`` ``(n,)`` are given and none of the speech
+    windows got an emotion (all abstained): a few doubtful windows are no evidence of
+    the track's emotion."""
     probs = _check_probs(probs)
     durations = np.asarray(spans[:, 1] - spans[:, 0], dtype=np.float64) if len(spans) else np.zeros(0)
     weights = durations * np.asarray(is_speech, dtype=bool)
@@ -176,10 +212,15 @@ def profile(spans: np.ndarray, probs: np.ndarray, is_speech: np.ndarray) -> Prof
         return Profile(speech_s=0.0, shares=dict.fromkeys(EMOTIONS, 0.0), dominant_label=NO_SPEECH)
     mass = weights @ probs.astype(np.float64)
     shares = mass / mass.sum()
+    dominant = EMOTIONS[int(np.argmax(shares))]
+    if labels is not None:
+        speech_labels = np.asarray(labels, dtype=object)[np.asarray(is_speech, dtype=bool)]
+        if not np.isin(speech_labels, list(EMOTIONS)).any():
+            dominant = UNCERTAIN
     return Profile(
         speech_s=speech_s,
         shares={name: float(share) for name, share in zip(EMOTIONS, shares, strict=True)},
-        dominant_label=EMOTIONS[int(np.argmax(shares))],
+        dominant_label=dominant,
     )
 
 

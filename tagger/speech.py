@@ -15,7 +15,7 @@ import numpy as np
 from tagger.errors import ConfigError
 from tagger.features import FeatureConfig, FrameColumns
 
-__all__ = ["SpeechConfig", "detect_speech", "speech_evidence"]
+__all__ = ["SpeechConfig", "detect_speech", "speech_evidence", "voiced_frames", "voiced_s_per_block"]
 
 
 @dataclass(frozen=True)
@@ -55,30 +55,18 @@ def speech_evidence(
     *,
     features: FeatureConfig = FeatureConfig(),
     config: SpeechConfig = SpeechConfig(),
+    voiced: np.ndarray | None = None,
 ) -> SpeechEvidence:
     """Compute :class:`SpeechEvidence` for frames ``(n_windows, n_frames, n_frame_features)``
-    of which the first ``n_valid[w]`` frames of window ``w`` hold audio."""
+    of which the first ``n_valid[w]`` frames of window ``w`` hold audio; ``voiced``: their
+    :func:`voiced_frames` when already computed."""
     cols = FrameColumns(features)
     n_frames = frames.shape[1]
     valid = np.arange(n_frames)[None, :] < np.asarray(n_valid)[:, None]
     level = frames[:, :, cols.rms_db]
-    voiced = (
-        valid
-        & (level >= config.min_level_db)
-        & (frames[:, :, cols.voicing] >= config.min_voicing)
-        & (frames[:, :, cols.flatness] <= config.max_flatness)
-        & (frames[:, :, cols.f0] > 0)
-    )
-    # Pitch continuity: a voiced frame needs a voiced neighbour within a semitone.
-    # Noise throws up isolated autocorrelation peaks at random lags; voices glide.
     semitones = 12.0 * np.log2(np.maximum(frames[:, :, cols.f0], 1.0))
-    steady = (
-        voiced[:, 1:] & voiced[:, :-1] & (np.abs(np.diff(semitones, axis=1)) <= config.max_f0_jump_semitones)
-    )
-    continuous = np.zeros_like(voiced)
-    continuous[:, 1:] |= steady
-    continuous[:, :-1] |= steady
-    voiced = continuous
+    if voiced is None:
+        voiced = voiced_frames(frames, n_valid, features=features, config=config)
     n_voiced = voiced.sum(axis=1)
     frame_s = features.hop_length / features.sample_rate
     voiced_fraction = n_voiced / np.maximum(valid.sum(axis=1), 1)
@@ -95,15 +83,60 @@ def speech_evidence(
     )
 
 
-def detect_speech(
+def voiced_frames(
     frames: np.ndarray,
     n_valid: np.ndarray,
     *,
     features: FeatureConfig = FeatureConfig(),
     config: SpeechConfig = SpeechConfig(),
 ) -> np.ndarray:
-    """Boolean ``(n_windows,)``: does each window contain speech?"""
-    evidence = speech_evidence(frames, n_valid, features=features, config=config)
+    """``(n_windows, n_frames)`` bool: frames that are voiced (periodic, audible, not
+    spectrally flat) *and* continue a pitch from a neighbour within
+    ``config.max_f0_jump_semitones`` (noise throws up isolated autocorrelation peaks at
+    random lags; voices glide). Padded frames past ``n_valid`` are never voiced."""
+    cols = FrameColumns(features)
+    n_frames = frames.shape[1]
+    valid = np.arange(n_frames)[None, :] < np.asarray(n_valid)[:, None]
+    level = frames[:, :, cols.rms_db]
+    voiced = (
+        valid
+        & (level >= config.min_level_db)
+        & (frames[:, :, cols.voicing] >= config.min_voicing)
+        & (frames[:, :, cols.flatness] <= config.max_flatness)
+        & (frames[:, :, cols.f0] > 0)
+    )
+    semitones = 12.0 * np.log2(np.maximum(frames[:, :, cols.f0], 1.0))
+    steady = (
+        voiced[:, 1:] & voiced[:, :-1] & (np.abs(np.diff(semitones, axis=1)) <= config.max_f0_jump_semitones)
+    )
+    continuous = np.zeros_like(voiced)
+    continuous[:, 1:] |= steady
+    continuous[:, :-1] |= steady
+    return continuous
+
+
+def voiced_s_per_block(voiced: np.ndarray, *, frames_per_block: int, frame_s: float) -> np.ndarray:
+    """Voiced seconds in each ``frames_per_block``-frame block of each window: ``voiced``
+    ``(n, n_frames)`` bool -> ``(n, n_frames // frames_per_block)`` float32 (a trailing
+    partial block is dropped)."""
+    n, n_frames = voiced.shape
+    n_blocks = n_frames // frames_per_block
+    blocks = voiced[:, : n_blocks * frames_per_block].reshape(n, n_blocks, frames_per_block)
+    seconds: np.ndarray = (blocks.sum(axis=2) * frame_s).astype(np.float32)
+    return seconds
+
+
+def detect_speech(
+    frames: np.ndarray,
+    n_valid: np.ndarray,
+    *,
+    features: FeatureConfig = FeatureConfig(),
+    config: SpeechConfig = SpeechConfig(),
+    voiced: np.ndarray | None = None,
+) -> np.ndarray:
+    """Boolean ``(n_windows,)``: does each window contain speech? ``voiced``: the frames'
+    :func:`voiced_frames` when already computed."""
+    evidence = speech_evidence(frames, n_valid, features=features, config=config, voiced=voiced)
     return (
         (evidence.voiced_fraction >= config.min_voiced_fraction)
         & (evidence.voiced_s >= config.min_voiced_s)

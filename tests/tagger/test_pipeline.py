@@ -76,3 +76,28 @@ def test_an_empty_signal_has_no_windows_and_no_segments(classifier: Classifier) 
     tags = tag_signal(np.zeros(0, dtype=np.float32), classifier=classifier)
     assert isinstance(tags, TrackTags)
     assert tags.n_windows == 0 and tags.segments == [] and tags.duration_s == 0.0
+
+
+@pytest.mark.parametrize("pause_s", [1.5, 2.0, 3.0])
+def test_pauses_shorter_than_a_window_are_found_within_a_second(
+    pause_s: float, classifier: Classifier
+) -> None:
+    """Speech, a pause of room tone shorter than the 3 s window, speech: the pause becomes
+    a ``no_speech`` segment whose edges are within 1 s of the true ones, because a window
+    is judged on the voice in the stretch it owns."""
+    rng = np.random.default_rng(7)
+    speech_s = 5.0
+    signal = np.concatenate(
+        [speech_like(speech_s, seed=3), silence(pause_s), speech_like(speech_s, seed=4, f0_hz=190.0)]
+    )
+    signal = signal + rng.normal(0.0, 3e-4, signal.size).astype(np.float32)  # room tone, -70 dBFS
+    tags = tag_signal(signal, classifier=classifier)
+    pauses = [
+        s for s in tags.segments if s.label == "no_speech" and 0 < s.start_s < signal.size / SAMPLE_RATE - 1
+    ]
+    assert len(pauses) == 1, tags.segments
+    assert abs(pauses[0].start_s - speech_s) <= 1.0 and abs(pauses[0].end_s - (speech_s + pause_s)) <= 1.0
+    # the window over the pause is no_speech in every column the catalogue stores
+    paused = (tags.start_s + 1.0 >= pauses[0].start_s) & (tags.start_s + 2.0 <= pauses[0].end_s)
+    assert paused.any() and not tags.is_speech[paused].any()
+    assert set(tags.content[paused]) == {"other"}

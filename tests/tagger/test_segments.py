@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tagger.constants import EMOTIONS
-from tagger.segments import label_windows, merge_segments, owned_spans, profile, smooth_labels
+from tagger.segments import label_windows, merge_segments, owned_spans, owned_voiced_s, profile, smooth_labels
 from tagger.windows import WindowConfig, window_bounds
 
 LABELS = [*EMOTIONS, "no_speech", "uncertain"]
@@ -86,3 +86,43 @@ def test_smoothing_removes_a_lone_flip_but_not_no_speech() -> None:
         "no_speech",
         "angry",
     ]
+
+
+def test_a_pause_of_one_hop_survives_the_minimum_segment_length() -> None:
+    spans = np.array([[0.0, 2.0], [2.0, 3.0], [3.0, 4.0], [4.0, 6.0]])
+    labels = np.array(["sad", "no_speech", "sad", "sad"], dtype=object)
+    confidence = np.full(4, 0.8)
+    kept = merge_segments(spans, labels, confidence, min_duration_s=2.0, min_pause_s=1.0)
+    assert [(s.start_s, s.end_s, s.label) for s in kept] == [
+        (0.0, 2.0, "sad"),
+        (2.0, 3.0, "no_speech"),
+        (3.0, 6.0, "sad"),
+    ]
+    merged = merge_segments(spans, labels, confidence, min_duration_s=2.0)
+    assert [s.label for s in merged] == ["sad"]
+
+
+def test_a_track_whose_speech_windows_all_abstain_has_no_dominant_emotion() -> None:
+    spans = np.array([[0.0, 2.0], [2.0, 3.0], [3.0, 5.0]])
+    probs = np.full((3, 8), 1 / 8)
+    speech = np.array([False, True, False])
+    assert (
+        profile(spans, probs, speech, labels=np.array(["no_speech", "uncertain", "no_speech"])).dominant_label
+        == "uncertain"
+    )
+    assert (
+        profile(
+            spans, np.eye(8)[[0, 4, 0]], speech, labels=np.array(["no_speech", "angry", "no_speech"])
+        ).dominant_label
+        == "angry"
+    )
+    assert profile(spans, probs, speech).dominant_label in EMOTIONS  # without labels: the largest share
+
+
+def test_owned_voiced_seconds_sum_the_blocks_in_each_owned_stretch() -> None:
+    start = np.arange(4.0)
+    spans = owned_spans(start, start + 3.0, hop_s=1.0, window_s=3.0)
+    voiced = np.array([[0.3, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.4, 0.2], [0.1, 0.1, 0.5]])
+    owned = owned_voiced_s(start, spans, voiced, hop_s=1.0)
+    # first window owns [0, 2): blocks 0 and 1; the middle ones their centre; the last [4, 6)
+    np.testing.assert_allclose(owned, [0.3, 0.0, 0.4, 0.6])
