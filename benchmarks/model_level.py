@@ -3,8 +3,9 @@
     python -m benchmarks.model_level --model bench/heldout/heldout-fold0.keras \\
         --manifest bench/heldout/heldout-fold0.tsv [--model OTHER.keras ...] [--json OUT]
 
-Use models from ``python -m benchmarks.heldout`` and their held-out manifest (the shipped
-model saw every RAVDESS actor). Every clip is scaled on the waveform, before the front
+Use a model with the speakers it never saw: the shipped model and ``--fold 2`` (its test
+fold, kept out of training), or models from ``python -m benchmarks.heldout`` and their
+held-out manifest. Every clip is scaled on the waveform, before the front
 end, by a fixed gain (-30 … +20 dB, clipped to ±1 as a converter would), to a sample
 peak of -1 dBFS, and to -23 / -16 LUFS integrated loudness (ITU-R BS.1770-4,
 :mod:`tagger.loudness`; clipping allowed), then classified like ``emotag evaluate``
@@ -26,7 +27,7 @@ import numpy as np
 from tagger.frontend import analyse_signal
 from tagger.loudness import loudness_gain_db, peak_gain_db
 from tagger.model import load_model
-from tagger.training import classification_metrics, clip_probability, read_manifest
+from tagger.training import classification_metrics, clip_probability, read_folds, read_manifest
 from tagger.training.augment import apply_gain
 from tagger.training.dataset import read_clip
 
@@ -54,10 +55,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", required=True, type=Path, action="append", help="repeatable")
     parser.add_argument("--manifest", required=True, type=Path)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--fold",
+        type=int,
+        help="only the speakers of this fold of folds.tsv beside the manifest (a model's test fold)",
+    )
     args = parser.parse_args(argv)
 
     classifiers = [load_model(path) for path in args.model]
     frame = read_manifest(args.manifest)
+    if args.fold is not None:
+        fold_of = read_folds(args.manifest.parent / "folds.tsv")
+        frame = frame[[fold_of.get(int(a)) == args.fold for a in frame["actor"]]]
     clips = [read_clip(p) for p in frame["path"]]
     labels = frame["label"].to_numpy()
     results: dict[str, dict[str, dict[str, float]]] = {c.version: {} for c in classifiers}
@@ -86,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     payload = {
         "clips": len(clips),
         "manifest": str(args.manifest),
+        "fold": args.fold,
         "results": results,
         "speech_windows": speech_share,
         "clipped_clips": clipped_share,

@@ -14,7 +14,7 @@ import numpy as np
 from tagger.constants import EMOTIONS
 from tagger.model import load_model
 from tagger.training.dataset import extract_clips, model_inputs, read_manifest
-from tagger.training.metrics import classification_metrics, clip_probabilities
+from tagger.training.metrics import classification_metrics, clip_probabilities, score_clips
 
 __all__ = ["evaluate_manifest", "format_report"]
 
@@ -29,6 +29,12 @@ def evaluate_manifest(
     probabilities over speech windows (all windows when none is speech). macro-F1 and
     UAR average over the classes present in the manifest only. ``model_path`` defaults
     to the shipped model.
+
+    Also: ``own_classes``, the same predictions scored as the arg-max among the classes the
+    manifest labels (a corpus without calm or disgust); and, from the speaker column
+    (``actor`` or ``speaker``) against the model card's training speakers,
+    ``seen_speaker_clips`` and ``unseen_speakers``: the scores on the clips of speakers the
+    model never heard (speaker-independent figures), ``None`` when there is none.
     """
     classifier = load_model(model_path)
     clips = extract_clips(read_manifest(manifest_path), drop_duplicates=False)
@@ -36,6 +42,10 @@ def evaluate_manifest(
     clip_probs = clip_probabilities(clips, window_probs)
     metrics = classification_metrics(clips.labels, clip_probs.argmax(axis=1))
     window_pred = window_probs.argmax(axis=1)
+    classes = sorted({int(c) for c in clips.labels})
+    trained_on = {int(a) for a in classifier.card.get("training", {}).get("actors", [])}
+    seen = np.isin(clips.actors, list(trained_on)) & (clips.actors >= 0)
+    unseen = ~seen & (clips.actors >= 0)
     return {
         "manifest": str(manifest_path),
         "model_version": classifier.version,
@@ -48,7 +58,25 @@ def evaluate_manifest(
         "per_class": metrics["per_class"],
         "confusion": metrics["confusion"],
         "classes": list(EMOTIONS),
+        "own_classes": {
+            "classes": [EMOTIONS[c] for c in classes],
+            **_brief(score_clips(clips.labels, clip_probs, classes)),
+        },
+        "seen_speaker_clips": int(seen.sum()),
+        "unseen_speakers": (
+            {
+                "n_speakers": len(set(clips.actors[unseen].tolist())),
+                "all_classes": _brief(score_clips(clips.labels[unseen], clip_probs[unseen])),
+                "own_classes": _brief(score_clips(clips.labels[unseen], clip_probs[unseen], classes)),
+            }
+            if unseen.any()
+            else None
+        ),
     }
+
+
+def _brief(score: dict[str, Any]) -> dict[str, Any]:
+    return {k: score[k] for k in ("clip_accuracy", "macro_f1", "uar", "n")}
 
 
 def _per_class_table(per_class: dict[str, dict[str, float]]) -> list[str]:
@@ -76,7 +104,25 @@ def format_report(result: dict[str, Any]) -> str:
         f"macro-F1  {result['macro_f1']:.3f}",
         f"UAR       {result['uar']:.3f}",
         f"window accuracy {result['window_accuracy']:.3f}",
-        "",
-        *_per_class_table(result["per_class"]),
     ]
+    own = result["own_classes"]
+    if len(own["classes"]) < len(EMOTIONS):
+        lines.append(
+            f"among its {len(own['classes'])} classes ({', '.join(own['classes'])}): accuracy "
+            f"{own['clip_accuracy']:.3f}, UAR {own['uar']:.3f}"
+        )
+    if result["seen_speaker_clips"]:
+        unseen = result["unseen_speakers"]
+        lines.append(
+            f"note: {result['seen_speaker_clips']} of {result['n_clips']} clips are by speakers "
+            "this model was trained on; the figures above are not speaker-independent"
+        )
+        if unseen is not None:
+            lines.append(
+                f"speakers it never heard ({unseen['n_speakers']}, {unseen['all_classes']['n']} clips): "
+                f"accuracy {unseen['all_classes']['clip_accuracy']:.3f}, "
+                f"UAR {unseen['all_classes']['uar']:.3f}; among the manifest's classes: accuracy "
+                f"{unseen['own_classes']['clip_accuracy']:.3f}, UAR {unseen['own_classes']['uar']:.3f}"
+            )
+    lines += ["", *_per_class_table(result["per_class"])]
     return "\n".join(lines)

@@ -52,6 +52,7 @@ def cross_validate(
     seed: int = 0,
     x_noisy: np.ndarray | None = None,
     targets: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
     log: Any = print,
 ) -> ModelRow:
     """Out-of-fold predictions of ``method`` (``paper``, ``svm`` or ``network``) with
@@ -59,7 +60,8 @@ def cross_validate(
     the others, so no actor is in both. ``x_noisy``: noisy copies of the network's
     inputs (:func:`~tagger.training.augment.noisy_inputs`), used for training windows
     only; ``targets`` ``(n_windows, 16)``: the network's per-window targets when corpora
-    lack classes (:func:`~tagger.training.labels.label_targets`). The returned row's
+    lack classes (:func:`~tagger.training.labels.label_targets`); ``groups`` ``(n_windows,)``
+    each window's corpus, for per-corpus class weights. The returned row's
     ``splits`` record the clips each fold's model was trained
     on and tested on."""
     n_classes = len(EMOTIONS)
@@ -94,6 +96,7 @@ def cross_validate(
                     seed=seed,
                     x_noisy=None if x_noisy is None else x_noisy[:, ~test_windows],
                     targets=None if targets is None else targets[~test_windows],
+                    groups=None if groups is None else groups[~test_windows],
                 )
                 window_probs[test_windows] = np.mean(
                     [predict_network(m, x[test_windows]) for m in members], axis=0

@@ -12,6 +12,7 @@ from tagger.model import ModelConfig, build_model
 from tagger.quiet import import_tensorflow
 from tagger.training.augment import augment_logmel, mix_noisy
 from tagger.training.config import TrainConfig
+from tagger.training.labels import balanced_weights, label_targets
 
 __all__ = [
     "fit_members",
@@ -62,6 +63,7 @@ def fit_network(
     x_noisy: np.ndarray | None = None,
     verbose: int = 0,
     targets: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> Any:
     """A trained Keras model (one member) on inputs ``x`` ``(n, *input_shape)`` and labels
     ``y`` ``(n,)``; its ``input_norm`` layer is adapted on ``x`` first. ``x_noisy``
@@ -69,7 +71,8 @@ def fit_network(
     ``x`` for ``config.noisy_fraction`` of each epoch's windows. ``targets`` ``(n, 2 *
     n_classes)``: acceptable and allowed classes per window
     (:func:`tagger.training.labels.label_targets`, for corpora that lack classes); the loss
-    is then :func:`masked_crossentropy`, class weights by ``y``."""
+    is then :func:`masked_crossentropy`. Class weights: by ``y``, or with ``groups``
+    ``(n,)`` (each window's corpus) :func:`~tagger.training.labels.balanced_weights`."""
     import keras
 
     _set_seeds(seed)
@@ -94,11 +97,19 @@ def fit_network(
     weights = _class_weights(y, mconfig.n_classes) if config.class_weighting else None
     fit_targets: np.ndarray = y
     sample_weight = None
-    if targets is not None:
+    if targets is not None or groups is not None:
         model.compile(optimizer=optimizer, loss=masked_crossentropy)
-        fit_targets = np.asarray(targets, dtype=np.float32)
+        fit_targets = (
+            np.asarray(targets, dtype=np.float32)
+            if targets is not None
+            else label_targets(y, np.ones(mconfig.n_classes, dtype=bool))
+        )
         if weights is not None:
-            sample_weight = np.array([weights[int(label)] for label in y], dtype=np.float32)
+            sample_weight = (
+                balanced_weights(y, groups)
+                if groups is not None
+                else np.array([weights[int(label)] for label in y], dtype=np.float32)
+            )
         weights = None
     else:
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -213,11 +224,14 @@ def fit_members(
     seed: int,
     x_noisy: np.ndarray | None = None,
     targets: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> list[Any]:
     """``config.n_members`` networks (:func:`fit_network`) on the same data, member ``m``
     seeded ``seed + 1000 * m``; averaged into one model by
     :func:`tagger.training.card.save_ensemble` or at prediction."""
     return [
-        fit_network(x, y, config=config, seed=seed + 1000 * m, x_noisy=x_noisy, targets=targets)
+        fit_network(
+            x, y, config=config, seed=seed + 1000 * m, x_noisy=x_noisy, targets=targets, groups=groups
+        )
         for m in range(config.n_members)
     ]

@@ -179,10 +179,11 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
     mconfig = config.model_config()
     several = len(data.names) > 1
     targets = data.targets if several or not data.targets[:, 8:].all() else None
+    groups = data.corpus[clips.clip] if several else None
 
     ours = cross_validate(
         clips, clip_fold, method="network", config=config, seed=seed, x_noisy=data.x_noisy,
-        targets=targets, log=log,
+        targets=targets, groups=groups, log=log,
     )  # fmt: skip
     ours.name = f"ours ({mconfig.kind})"
     rows = [ours]
@@ -205,7 +206,13 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
 
     x_all = model_inputs(clips, mconfig.input_name)
     members = fit_members(
-        x_all, clips.window_labels(), config=config, seed=seed, x_noisy=data.x_noisy, targets=targets
+        x_all,
+        clips.window_labels(),
+        config=config,
+        seed=seed,
+        x_noisy=data.x_noisy,
+        targets=targets,
+        groups=groups,
     )
     model_path = out / f"{options.model_filename}.keras"
     model = save_ensemble(members, model_path)

@@ -84,3 +84,35 @@ def test_shipped_model_recognises_clips_it_was_trained_on(corpus: Path, tmp_path
     result = evaluate_manifest(manifest)
     assert result["n_clips"] == len(subset) == len(EMOTIONS)
     assert result["accuracy"] >= 0.75  # 8 emotions: chance is 0.125
+
+
+def test_a_speaker_manifest_is_scored_on_its_classes_and_its_unseen_speakers(tmp_path: Path) -> None:
+    """A nEMO-style manifest (``speaker`` names, fewer classes): the report scores the
+    arg-max among its classes, counts the clips of speakers the card says the model was
+    trained on, and scores the others on their own."""
+    from tagger.training.dataset import speaker_id
+
+    train_manifest, _ = write_corpus(tmp_path / "train", emotions=("neutral", "angry", "sad"))
+    clips = extract_clips(read_manifest(train_manifest))
+    config = TrainConfig(model=TINY, epochs=30, batch_size=8, learning_rate=1e-2)
+    model = fit_network(model_inputs(clips, "features"), clips.window_labels(), config=config, seed=0)
+    path = tmp_path / "learned.keras"
+    model.save(path)
+    card = write_card(path, name="learned")
+    folder = tmp_path / "nemo-like"
+    source, _ = write_corpus(folder, actors=(7, 8, 9), emotions=("angry", "sad"), seed=900)
+    rows = [line.split("\t") for line in source.read_text().splitlines()[1:]]
+    manifest = folder / "speakers.tsv"
+    manifest.write_text(
+        "path\tspeaker\temotion\n" + "".join(f"{p}\tS{a}\t{e}\n" for p, e, a in rows), encoding="utf-8"
+    )
+    card["training"] = {"actors": [speaker_id("nemo-like", "S7"), speaker_id("nemo-like", "S8"), 1, 2]}
+    path.with_name("learned.card.json").write_text(json.dumps(card))
+    result = evaluate_manifest(manifest, model_path=path)
+    assert result["own_classes"]["classes"] == ["sad", "angry"]
+    assert result["own_classes"]["clip_accuracy"] >= result["accuracy"]
+    assert result["seen_speaker_clips"] == 2 * result["n_clips"] // 3
+    unseen = result["unseen_speakers"]
+    assert unseen["n_speakers"] == 1 and unseen["all_classes"]["n"] == result["n_clips"] // 3
+    report = format_report(result)
+    assert "not speaker-independent" in report and "never heard (1," in report
