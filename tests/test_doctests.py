@@ -7,7 +7,14 @@ import importlib
 
 import pytest
 
-MODULES = ["catalog.store", "catalog.query", "tagger.frontend", "tagger.segments", "tagger.model"]
+MODULES = [
+    "catalog.store",
+    "catalog.query",
+    "tagger.frontend",
+    "tagger.segments",
+    "tagger.model",
+    "tagger.training.labels",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
