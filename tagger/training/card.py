@@ -179,13 +179,17 @@ def recipe_dict(recipe: TrainConfig) -> dict[str, Any]:
 
 
 def model_card_markdown(card: dict[str, Any]) -> str:
-    """Human-readable model card (``MODEL_CARD.md``) rendered from the JSON card."""
+    """Human-readable model card (``MODEL_CARD.md``) rendered from the JSON card: one
+    corpus (RAVDESS, the older cards) or several, with their per-corpus figures and the
+    scores of the test speakers the model never heard."""
     cv = card["cv_metrics"]
-    recipe = card["training"]["recipe"]
+    training = card["training"]
+    recipe = training["recipe"]
     arch = card["architecture"]
     cal = card["calibration"]
     std = cv["fold_std"]
     speed = card.get("windows_per_s_one_core")
+    corpora = list(training.get("corpora", ["ravdess"]))
     return "\n".join(
         [
             f"# Model card: {card['name']}",
@@ -214,15 +218,13 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             "",
             "## How good it is",
             "",
-            "Speaker-independent 5-fold cross-validation on RAVDESS actors 01–20 (no actor in "
-            "both training and test folds), clip = mean of its speech windows:",
-            "",
-            f"- clip accuracy {100 * cv['clip_accuracy']:.1f}% (± {100 * std['accuracy']:.1f} "
-            f"across folds), macro-F1 {100 * cv['macro_f1']:.1f}%, UAR {100 * cv['uar']:.1f}%, "
-            f"window accuracy {100 * (cv['window_accuracy'] or 0):.1f}%; chance is 12.5%.",
+            *_evaluation_lines(card, cv, std),
             f"- calibration: ECE {100 * cal['ece_before']:.1f}% before, "
             f"{100 * cal['ece_after']:.1f}% after temperature scaling.",
             *([f"- speed: {speed:.0f} windows/s for the model alone on one CPU core."] if speed else []),
+            "",
+            "Loudness, video-level and cross-corpus behaviour: `docs/model/experiments.md` "
+            "(`benchmarks.model_level`, `benchmarks.video_level`, `benchmarks.corpora`).",
             "",
             "What the accuracy means: on new speakers saying short acted sentences in studio "
             "conditions, about that share of clips gets the acted label. On spontaneous, "
@@ -231,9 +233,7 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             "",
             "## Limits",
             "",
-            "- Acted, North-American English speech of 20 professional actors (10 female, 10 "
-            "male), two fixed sentences; other languages, accents, ages and natural emotion are "
-            "out of distribution.",
+            *_limit_lines(corpora),
             "- Eight categories only; mixed, subtle or other emotions are forced into them or "
             "end up `uncertain`. Most frequent cross-validation confusions: "
             f"{top_confusions(cv['confusion'])}.",
@@ -242,18 +242,95 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             "",
             "## Training data and licence",
             "",
-            f"{card['training']['dataset']}. Licence: {card['training']['licence']}. "
-            f"{card['training']['note']}",
+            *[
+                f"- {d['dataset']}. Licence: {d['licence']}."
+                + (f" Citation: {d['citation']}" if d.get("citation") else "")
+                for d in training.get("datasets", [training])
+            ],
             "",
-            f"Citation: {card['training']['citation']}",
+            f"{training['note']}",
             "",
-            "Reproduce: `python -m tagger.training --manifest ../shared/corpora/ravdess/manifest.tsv "
-            "--folds ../shared/corpora/ravdess/folds.tsv --out tagger/models --filename default "
+            "Reproduce: `python -m tagger.training "
+            + " ".join(f"--manifest {m}" for m in training.get("manifests", [training.get("manifest")]))
+            + " --out tagger/models --filename default "
             f"--report-dir docs/model --kind {arch['kind']} --epochs {recipe['epochs']} "
-            f"--members {recipe['n_members']} --seed {card['training']['seed']}`.",
+            f"--members {recipe['n_members']}"
+            + (f" --cv-members {recipe['cv_members']}" if recipe.get("cv_members") else "")
+            + (
+                f" --gain-db {recipe['gain_db'][0]:g} {recipe['gain_db'][1]:g}"
+                if recipe.get("gain_db")
+                else ""
+            )
+            + (
+                f" --noise-copies {recipe['noise_copies']} --noise-probability "
+                f"{recipe['noise_probability']:g}"
+                if recipe.get("gain_db")
+                else ""
+            )
+            + (f" --noise-dir {recipe['noise_dir']}" if recipe.get("noise_dir") else "")
+            + (f" --music-dir {recipe['music_dir']}" if recipe.get("music_dir") else "")
+            + (f" --test-fold {training['test_fold']}" if training.get("test_fold") is not None else "")
+            + f" --seed {training['seed']}`.",
             "",
         ]
     )
+
+
+def _evaluation_lines(card: dict[str, Any], cv: dict[str, Any], std: dict[str, Any]) -> list[str]:
+    training = card["training"]
+    per_corpus = card.get("cv_per_corpus", {})
+    test = card.get("test_per_corpus", {})
+    lines = [
+        f"Speaker-independent {cv.get('n_folds', 5)}-fold cross-validation over "
+        f"{', '.join(per_corpus) or 'RAVDESS actors 01–20'} (no speaker in both training and "
+        "test folds), clip = mean of its speech windows:",
+        "",
+        f"- all clips: accuracy {100 * cv['clip_accuracy']:.1f}% (± {100 * std.get('accuracy', 0):.1f} "
+        f"across folds), macro-F1 {100 * cv['macro_f1']:.1f}%, UAR {100 * cv['uar']:.1f}%, "
+        f"window accuracy {100 * (cv['window_accuracy'] or 0):.1f}%; chance is 12.5%.",
+    ]
+    for name, score in per_corpus.items():
+        lines.append(f"- {name}: {_score_text(score)}")
+    if test:
+        lines += [
+            "",
+            f"Test speakers (fold {training.get('test_fold')} of every corpus: kept out of the "
+            "cross-validation *and* of this model, so scored once by the shipped model):",
+            "",
+            *[f"- {name}: {_score_text(score)}" for name, score in test.items()],
+        ]
+    return [*lines, ""]
+
+
+def _score_text(score: dict[str, Any]) -> str:
+    text = (
+        f"accuracy {100 * score['clip_accuracy']:.1f}%, UAR {100 * score['uar']:.1f}%, "
+        f"macro-F1 {100 * score['macro_f1']:.1f}% over 8 classes ({score['n']} clips)"
+    )
+    own = score.get("own_classes")
+    if own is not None and len(score.get("classes", [])) < 8:
+        text += (
+            f"; among its {len(score['classes'])} classes accuracy {100 * own['clip_accuracy']:.1f}%, "
+            f"UAR {100 * own['uar']:.1f}%"
+        )
+    return text
+
+
+def _limit_lines(corpora: list[str]) -> list[str]:
+    if corpora == ["ravdess"]:
+        return [
+            "- Acted, North-American English speech of 20 professional actors (10 female, 10 "
+            "male), two fixed sentences; other languages, accents, ages and natural emotion are "
+            "out of distribution."
+        ]
+    return [
+        f"- Acted speech only ({', '.join(corpora)}: English and Polish, professional actors, "
+        "studio recordings); other languages, natural emotion, children and the elderly are "
+        "out of distribution. Cross-corpus transfer is weak (see the leave-one-corpus-out "
+        "figures in `docs/model/experiments.md`).",
+        "- Calm exists only in RAVDESS and disgust only in RAVDESS: both are learnt from 20 "
+        "English speakers.",
+    ]
 
 
 _ARCHITECTURE_NOTES = {
