@@ -16,7 +16,7 @@ from tagger.constants import SAMPLE_RATE
 from tagger.errors import ParameterError
 from tagger.loudness import loudness_gain_db
 from tagger.testing import signals
-from tagger.training.augment import mix_at_snr
+from tagger.training.augment import HELDOUT_SONG, mix_at_snr
 
 __all__ = [
     "CONDITIONS",
@@ -35,10 +35,11 @@ __all__ = [
     "plan_videos",
 ]
 
-# The held-out material, the same the next shipped model is trained without.
+# The held-out material, the same the shipped model is trained without.
 HELD_OUT_FOLD = 2
-"""Test speakers: fold 2 of each corpus's ``folds.tsv`` (RAVDESS actors 9-12)."""
-HELD_OUT_SONG = "audio/de_bonne_humeur_-_Le_Nez_Tordu.flac"
+"""Test speakers: fold 2 of each corpus's ``folds.tsv`` (RAVDESS actors 9-12): the shipped
+model's ``training.test_fold``."""
+HELD_OUT_SONG = HELDOUT_SONG
 """The music corpus's song no model is trained on (path in its manifest)."""
 HELD_OUT_NOISE_SPLIT = "heldout"
 """UrbanSound8K fold 10, :func:`tagger.training.augment.noise_bank`'s held-out split."""

@@ -142,7 +142,8 @@ def merge_segments(
     ``(n, 2)``; segments shorter than ``min_duration_s`` (``no_speech`` ones: shorter than
     ``min_pause_s``, default the same) are absorbed into their longer neighbour, so the
     segments still tile ``[spans[0,0], spans[-1,1])``. A pause shorter than an emotion
-    segment is still a boundary users look for."""
+    segment is still a boundary users look for, and a short run of speech is absorbed
+    only by speech next to it (never by a pause: see :func:`_absorption`)."""
     pause_s = min_duration_s if min_pause_s is None else min_pause_s
     labels = np.asarray(labels, dtype=object)
     confidence = np.asarray(confidence, dtype=np.float64)
@@ -155,19 +156,10 @@ def merge_segments(
     names = [str(labels[first]) for first, _ in runs]
     while len(runs) > 1:
         durations = [spans[last, 1] - spans[first, 0] for first, last in runs]
-        too_short = [
-            d if d < (pause_s if name == NO_SPEECH else min_duration_s) else np.inf
-            for d, name in zip(durations, names, strict=True)
-        ]
-        shortest = int(np.argmin(too_short))
-        if not np.isfinite(too_short[shortest]):
+        choice = _absorption(durations, names, min_duration_s=min_duration_s, min_pause_s=pause_s)
+        if choice is None:
             break
-        if shortest == 0:
-            target = 1
-        elif shortest == len(runs) - 1:
-            target = shortest - 1
-        else:
-            target = shortest - 1 if durations[shortest - 1] >= durations[shortest + 1] else shortest + 1
+        shortest, target = choice
         low, high = sorted((shortest, target))
         runs[low] = [runs[low][0], runs[high][1]]
         names[low] = names[target]
@@ -192,6 +184,30 @@ def merge_segments(
         )
         for (first, last), name in zip(runs, names, strict=True)
     ]
+
+
+def _absorption(
+    durations: list[float], names: list[str], *, min_duration_s: float, min_pause_s: float
+) -> tuple[int, int] | None:
+    """The shortest run under its minimum that has a neighbour to go to, and that
+    neighbour (the longer one when both qualify, the earlier on a tie); ``None`` when no
+    run needs to or can go. Speech (an emotion or ``uncertain``) goes only into speech: a
+    short utterance between two pauses stays, it never becomes silence; a short pause
+    goes into either neighbour."""
+    best: tuple[float, int, int] | None = None
+    for i, (duration, name) in enumerate(zip(durations, names, strict=True)):
+        pause = name == NO_SPEECH
+        if duration >= (min_pause_s if pause else min_duration_s):
+            continue
+        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(names)]
+        if not pause:
+            neighbours = [j for j in neighbours if names[j] != NO_SPEECH]
+        if not neighbours:
+            continue
+        target = max(neighbours, key=lambda j: (durations[j], -j))
+        if best is None or duration < best[0]:
+            best = (duration, i, target)
+    return None if best is None else (best[1], best[2])
 
 
 def profile(

@@ -13,7 +13,7 @@ import soundfile as sf
 from tagger import ffmpeg_bin
 from tagger.constants import EMOTIONS, SAMPLE_RATE
 
-__all__ = ["DemoVideo", "build_demo_library", "clip_emotion", "demo_clips"]
+__all__ = ["DemoVideo", "build_demo_library", "clip_emotion", "demo_actors", "demo_clips"]
 
 CLIPS_DIR = Path(__file__).parent / "clips"
 
@@ -33,6 +33,11 @@ def clip_emotion(path: Path) -> str:
 
 def demo_clips() -> list[Path]:
     return sorted(CLIPS_DIR.glob("*.flac"))
+
+
+def demo_actors() -> set[int]:
+    """RAVDESS actor numbers of the demo clips (the last field of a RAVDESS file name)."""
+    return {int(path.stem.split("-")[-1]) for path in demo_clips()}
 
 
 # (file name, emotions of its clips in order); the suffix picks container and codecs

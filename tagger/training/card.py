@@ -103,16 +103,20 @@ def datasets_entry(corpora: list[str], recipe: TrainConfig) -> dict[str, Any]:
 
 
 def save_ensemble(members: list[Any], path: Path) -> Any:
-    """Save one member, or the mean of several as one functional model (no Lambda)."""
+    """Save one member, or the mean of several as one functional model (no Lambda).
+
+    Members are re-wrapped uncompiled first: a compiled model stores its loss, and a
+    custom loss (:func:`~tagger.training.fit.masked_crossentropy`) would make the file
+    unloadable with ``safe_mode``."""
     import keras
 
-    if len(members) == 1:
-        model = members[0]
+    bare = [keras.Model(m.inputs[0], m.outputs[0], name=m.name if len(members) == 1 else f"member_{i}")
+            for i, m in enumerate(members)]  # fmt: skip
+    if len(bare) == 1:
+        model = bare[0]
     else:
         inputs = keras.Input(shape=members[0].input_shape[1:], name=members[0].inputs[0].name)
-        for i, member in enumerate(members):
-            member.name = f"member_{i}"
-        outputs = keras.layers.Average(name="probs_mean")([m(inputs) for m in members])
+        outputs = keras.layers.Average(name="probs_mean")([m(inputs) for m in bare])
         model = keras.Model(inputs, outputs, name="ensemble")
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)

@@ -21,7 +21,9 @@ class TrainConfig:
     0) for our models, the rate warmed up linearly from 1/25 over ``warmup_fraction`` of
     the steps, then cosine-decayed to 0; ``augment``
     applies SpecAugment-style masks, gain, noise mixing and time shifts to log-mel
-    windows; ``class_weighting`` balances classes by inverse frequency;
+    windows; ``class_weighting`` balances classes by inverse frequency over all corpora,
+    or, with ``balance_corpora``, corpora equally and classes within each
+    (:func:`tagger.training.labels.balanced_weights`);
     ``noise_copies`` noisy versions of every clip (pink, brown or white noise added to
     the waveform at ``snr_db`` uniform, re-analysed by the front end) replace the clean
     window in a random ``noisy_fraction`` of each epoch's windows; with ``gain_db`` set, each
@@ -43,6 +45,7 @@ class TrainConfig:
     warmup_fraction: float = 0.1
     augment: bool = True
     class_weighting: bool = True
+    balance_corpora: bool = False
     n_members: int = 3
     cv_members: int | None = None
     noise_copies: int = 2
@@ -147,6 +150,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise-dir", help="noise corpus whose recordings join the noisy copies")
     parser.add_argument("--music-dir", help="music corpus whose songs go under the noisy copies")
     parser.add_argument(
+        "--balance-corpora",
+        action="store_true",
+        help="weight corpora equally and classes within each (default: classes over all corpora)",
+    )
+    parser.add_argument(
         "--test-fold", type=int, help="fold of every corpus kept out of CV and the shipped model"
     )
     parser.add_argument("--paper-epochs", type=int, default=recipe.paper_epochs)
@@ -170,6 +178,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         noise_probability=args.noise_probability,
         noise_dir=args.noise_dir,
         music_dir=args.music_dir,
+        balance_corpora=args.balance_corpora,
         paper_epochs=args.paper_epochs,
     )
     manifests = args.manifest if isinstance(args.manifest, list) else [args.manifest]

@@ -179,7 +179,7 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
     mconfig = config.model_config()
     several = len(data.names) > 1
     targets = data.targets if several or not data.targets[:, 8:].all() else None
-    groups = data.corpus[clips.clip] if several else None
+    groups = data.corpus[clips.clip] if several and config.balance_corpora else None
 
     ours = cross_validate(
         clips, clip_fold, method="network", config=config, seed=seed, x_noisy=data.x_noisy,

@@ -161,3 +161,5 @@ def test_two_corpora_with_a_test_fold(tmp_path: Path) -> None:
     assert result.rows[0].split == "speaker-grouped 2-fold"
     assert [split.fold for split in result.rows[0].splits] == [0, 1]
     assert "first" in card["training"]["dataset"] and "second" in card["training"]["dataset"]
+    # trained with the partial-label loss, yet loadable with safe_mode and no custom objects
+    assert load_model(result.model_path, runtime="keras").version == card["version"]
