@@ -82,9 +82,22 @@ def _noise_text(recipe: dict[str, Any]) -> str:
     if not copies or not recipe.get("augment"):
         return ""
     lo, hi = recipe["snr_db"]
+    backgrounds = "white, pink or brown noise"
+    if recipe.get("noise_dir"):
+        backgrounds += ", real background recordings"
+    backgrounds += f" added to the waveform at {lo:g}–{hi:g} dB SNR"
+    if recipe.get("music_dir"):
+        m_lo, m_hi = recipe.get("music_snr_db", (0.0, 20.0))
+        backgrounds += f", or songs under the speech at {m_lo:g}–{m_hi:g} dB"
+    gain = recipe.get("gain_db")
+    if gain:
+        share = 100 * float(recipe.get("noise_probability", 1.0))
+        backgrounds = (
+            f"{backgrounds} for {share:.0f} % of the copies, then a gain of {gain[0]:g}…{gain[1]:g} dB "
+            "(clipped like a converter)"
+        )
     return (
-        f" (plus {copies} noisy copies of every clip — white, pink or brown noise added to the "
-        f"waveform at {lo:g}–{hi:g} dB SNR — in place of the clean window for "
+        f" (plus {copies} copies of every clip — {backgrounds} — in place of the clean window for "
         f"{100 * float(recipe['noisy_fraction']):.0f} % of each epoch's windows)"
     )
 
@@ -95,6 +108,44 @@ def _optimiser_text(recipe: dict[str, Any]) -> str:
     name = f"AdamW (weight decay {decay:g})" if decay > 0 else "Adam"
     schedule = f"{100 * warmup:.0f} % linear warm-up, then cosine decay" if warmup else "cosine decay"
     return f"{name}, peak lr {recipe['learning_rate']:g}, {schedule}"
+
+
+def _n_folds(rows: list[dict[str, Any]]) -> int:
+    grouped = [row for row in rows if not str(row["split"]).startswith("random")]
+    return len(grouped[0]["metrics"]["per_fold"]["accuracy"]) if grouped else 0
+
+
+def _cv_members_text(recipe: dict[str, Any]) -> str:
+    cv_members = recipe.get("cv_members")
+    if not cv_members or cv_members == recipe["n_members"]:
+        return ""
+    return f" ({cv_members} per cross-validation fold: the CV rows score single networks)"
+
+
+def _corpus_lines(report: dict[str, Any]) -> list[str]:
+    """Our model's CV figures per corpus, and the test speakers' figures of the shipped model."""
+    lines: list[str] = []
+    for key, title in (
+        ("cv_per_corpus", "Our model per corpus (cross-validation)"),
+        ("test_per_corpus", "Shipped model on the test speakers (kept out of CV and training)"),
+    ):
+        per_corpus = report.get(key) or {}
+        if not per_corpus:
+            continue
+        lines += [
+            "",
+            f"{title}, clip accuracy / UAR (%); own classes: arg-max among the classes the corpus labels:",
+            "",
+            "| corpus | clips | 8 classes | own classes |",
+            "|---|---|---|---|",
+        ]
+        for name, score in per_corpus.items():
+            own = score.get("own_classes", score)
+            lines.append(
+                f"| {name} | {score['n']} | {100 * score['clip_accuracy']:.1f} / {100 * score['uar']:.1f} "
+                f"| {100 * own['clip_accuracy']:.1f} / {100 * own['uar']:.1f} |"
+            )
+    return lines
 
 
 def _markdown(report: dict[str, Any]) -> str:
@@ -109,9 +160,10 @@ def _markdown(report: dict[str, Any]) -> str:
         f"(exact duplicates dropped), {report['data']['n_windows']} windows of 3 s (hop 1 s). "
         f"Licence {report['data']['licence']}; {report['data']['citation']}",
         "",
-        "Speaker-grouped rows: 5-fold cross-validation over `folds.tsv` (4 actors per fold, no "
-        "actor in both train and test); numbers are pooled over the out-of-fold predictions, "
-        "± is the standard deviation of the 5 per-fold values. Clip prediction = mean of the "
+        f"Speaker-grouped rows: {_n_folds(rows)}-fold cross-validation over each corpus's "
+        "`folds.tsv` (a fold id holds its speakers in every corpus; no speaker in both train "
+        "and test); numbers are pooled over the out-of-fold predictions, ± is the standard "
+        "deviation of the per-fold values. Clip prediction = mean of the "
         "window probabilities over the clip's speech windows. The random-split row is one "
         "67/33 clip split with speakers on both sides, as in the seed paper (82.24% claimed). "
         "Hyperparameters were chosen by CV mean over all folds, never per fold (so the CV "
@@ -123,7 +175,8 @@ def _markdown(report: dict[str, Any]) -> str:
         f"`{arch['kind']}`, {recipe['epochs']} epochs of batch {recipe['batch_size']}, "
         f"{_optimiser_text(recipe)}, class weighting {recipe['class_weighting']}, "
         f"augmentation {recipe['augment']}{_noise_text(recipe)}, mean of {recipe['n_members']} "
-        "seed(s). How this recipe was chosen, with the configurations that lost: `experiments.md`.",
+        f"seed(s) shipped{_cv_members_text(recipe)}. How this recipe was chosen, with the "
+        "configurations that lost: `experiments.md`.",
         "",
         "| model | split | clip accuracy | macro-F1 | UAR | window accuracy |",
         "|---|---|---|---|---|---|",
@@ -135,6 +188,7 @@ def _markdown(report: dict[str, Any]) -> str:
             f" | {_pm(row['macro_f1'], std.get('macro_f1'))} | {_pm(row['uar'], std.get('uar'))}"
             f" | {_pm(row['window_accuracy'], std.get('window_accuracy'))} |"
         )
+    lines += _corpus_lines(report)
     lines += ["", "Per-fold clip accuracy (%):", ""]
     for row in rows:
         values = ", ".join(f"{100 * v:.1f}" for v in row["metrics"]["per_fold"]["accuracy"])
@@ -187,7 +241,8 @@ def _markdown(report: dict[str, Any]) -> str:
     if speed is not None:
         lines.append(f"- {speed:.0f} windows/s for the model alone on one core (TF threads = 1)")
     lines += [
-        f"- trained on all clips with seed {report['seed']}; training + CV took "
+        f"- trained on all clips{' but the test speakers' if report.get('test_per_corpus') else ''}"
+        f" with seed {report['seed']}; training + CV took "
         f"{report['elapsed_s'] / 60:.0f} min",
         "",
     ]
