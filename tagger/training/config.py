@@ -32,7 +32,9 @@ class TrainConfig:
     share of the copies only (the rest are clean, at another level); with ``noise_dir`` (the
     noise corpus), half of the noisy copies get a real background recording of its
     training part instead of coloured noise; with ``music_dir`` (the music corpus), songs
-    but the held-out one join them, under the speech at ``music_snr_db``. ``n_members``
+    but the held-out one join them, under the speech at ``music_snr_db``; with ``speed``,
+    each copy is first played faster or slower by a factor drawn from it (speed
+    perturbation: new-sounding speakers). ``n_members``
     models with different seeds are averaged into one shipped model; ``cv_members`` (default:
     ``n_members``) into each cross-validation fold's model.
     """
@@ -57,6 +59,7 @@ class TrainConfig:
     noise_dir: str | None = None
     music_dir: str | None = None
     music_snr_db: tuple[float, float] = (0.0, 20.0)
+    speed: tuple[float, float] | None = None
     paper_epochs: int = 300
     paper_batch_size: int = 16
     paper_learning_rate: float = 1e-5
@@ -150,6 +153,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise-dir", help="noise corpus whose recordings join the noisy copies")
     parser.add_argument("--music-dir", help="music corpus whose songs go under the noisy copies")
     parser.add_argument(
+        "--speed", type=float, nargs=2, metavar=("LO", "HI"), help="speed factor range of the copies"
+    )
+    parser.add_argument(
         "--balance-corpora",
         action="store_true",
         help="weight corpora equally and classes within each (default: classes over all corpora)",
@@ -179,6 +185,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         noise_dir=args.noise_dir,
         music_dir=args.music_dir,
         balance_corpora=args.balance_corpora,
+        speed=None if args.speed is None else (float(args.speed[0]), float(args.speed[1])),
         paper_epochs=args.paper_epochs,
     )
     manifests = args.manifest if isinstance(args.manifest, list) else [args.manifest]
