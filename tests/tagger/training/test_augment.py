@@ -71,3 +71,15 @@ def test_perturb_waveform_adds_gain_and_noise_as_configured() -> None:
         assert np.allclose(ratio[y[np.abs(out) < 0.99] != 0], ratio[y[np.abs(out) < 0.99] != 0][0], rtol=1e-3)
         levels.append(20 * np.log10(np.abs(out).max() / np.abs(y).max()))
     assert min(levels) < -20.0 and max(levels) > 10.0
+
+
+def test_speed_perturbation_moves_pitch_and_keeps_the_length() -> None:
+    from tagger.testing.signals import tone
+    from tagger.training.augment import speed_perturb
+
+    y = tone(2.0, freq_hz=200.0, amplitude=0.5)
+    for factor, expected_hz in ((1.1, 220), (0.9, 180)):
+        moved = speed_perturb(y, factor=factor)
+        assert moved.shape == y.shape and moved.dtype == np.float32
+        spectrum = np.abs(np.fft.rfft(moved[:16_000]))  # 1 s: bins are 1 Hz apart
+        assert abs(int(np.argmax(spectrum)) - expected_hz) <= 1
