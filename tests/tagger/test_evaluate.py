@@ -34,14 +34,19 @@ def unseen_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return nested
 
 
-def test_a_model_that_learned_the_emotions_scores_high(tmp_path: Path, unseen_manifest: Path) -> None:
+def _learned_model(tmp_path: Path) -> tuple[Path, dict[str, object]]:
+    """A tiny model trained on neutral/angry/sad clips of actors 1-4, and its card."""
     manifest, _ = write_corpus(tmp_path / "train", emotions=("neutral", "angry", "sad"))
     clips = extract_clips(read_manifest(manifest))
     config = TrainConfig(model=TINY, epochs=30, batch_size=8, learning_rate=1e-2)
     model = fit_network(model_inputs(clips, "features"), clips.window_labels(), config=config, seed=0)
     path = tmp_path / "learned.keras"
     model.save(path)
-    write_card(path, name="learned")
+    return path, write_card(path, name="learned")
+
+
+def test_a_model_that_learned_the_emotions_scores_high(tmp_path: Path, unseen_manifest: Path) -> None:
+    path, _ = _learned_model(tmp_path)
     result = evaluate_manifest(unseen_manifest, model_path=path)
     assert result["n_clips"] == 8 and result["model_version"].startswith("learned-")
     assert result["accuracy"] >= 0.85 and result["macro_f1"] >= 0.85 and result["uar"] >= 0.85
@@ -92,13 +97,7 @@ def test_a_speaker_manifest_is_scored_on_its_classes_and_its_unseen_speakers(tmp
     trained on, and scores the others on their own."""
     from tagger.training.dataset import speaker_id
 
-    train_manifest, _ = write_corpus(tmp_path / "train", emotions=("neutral", "angry", "sad"))
-    clips = extract_clips(read_manifest(train_manifest))
-    config = TrainConfig(model=TINY, epochs=30, batch_size=8, learning_rate=1e-2)
-    model = fit_network(model_inputs(clips, "features"), clips.window_labels(), config=config, seed=0)
-    path = tmp_path / "learned.keras"
-    model.save(path)
-    card = write_card(path, name="learned")
+    path, card = _learned_model(tmp_path)
     folder = tmp_path / "nemo-like"
     source, _ = write_corpus(folder, actors=(7, 8, 9), emotions=("angry", "sad"), seed=900)
     rows = [line.split("\t") for line in source.read_text().splitlines()[1:]]
