@@ -287,7 +287,7 @@ def _evaluation_lines(card: dict[str, Any], cv: dict[str, Any], std: dict[str, A
     lines = [
         f"Speaker-independent {cv.get('n_folds', 5)}-fold cross-validation over "
         f"{', '.join(per_corpus) or 'RAVDESS actors 01–20'} (no speaker in both training and "
-        "test folds), clip = mean of its speech windows:",
+        f"test folds{_cv_members_note(training['recipe'])}), clip = mean of its speech windows:",
         "",
         f"- all clips: accuracy {100 * cv['clip_accuracy']:.1f}% (± {100 * std.get('accuracy', 0):.1f} "
         f"across folds), macro-F1 {100 * cv['macro_f1']:.1f}%, UAR {100 * cv['uar']:.1f}%, "
@@ -304,6 +304,13 @@ def _evaluation_lines(card: dict[str, Any], cv: dict[str, Any], std: dict[str, A
             *[f"- {name}: {_score_text(score)}" for name, score in test.items()],
         ]
     return [*lines, ""]
+
+
+def _cv_members_note(recipe: dict[str, Any]) -> str:
+    cv_members = recipe.get("cv_members")
+    if not cv_members or cv_members == recipe["n_members"]:
+        return ""
+    return f"; each fold's model {cv_members} network(s), the shipped one averages {recipe['n_members']}"
 
 
 def _score_text(score: dict[str, Any]) -> str:
