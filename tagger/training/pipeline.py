@@ -202,6 +202,16 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
             f"macro-F1 {100 * summary['macro_f1']:.1f}%, UAR {100 * summary['uar']:.1f}%"
         )
     cv_per_corpus = per_corpus_scores(clips.labels, ours.clip_probs, data.corpus, data.names)
+    for name, score in cv_per_corpus.items():
+        index = data.names.index(name)
+        per_fold = {
+            int(k): float(np.mean(ours.clip_probs[mask].argmax(axis=1) == clips.labels[mask]))
+            for k in sorted(set(clip_fold.tolist()))
+            if (mask := (clip_fold == k) & (data.corpus == index)).any()
+        }
+        score["per_fold_accuracy"] = per_fold
+        folds_text = ", ".join(f"fold {k} {100 * v:.1f}%" for k, v in per_fold.items())
+        log(f"{ours.name} on {name}: {brief_score(score)}; {folds_text}")
     calibration = calibrate(clips, ours)
 
     x_all = model_inputs(clips, mconfig.input_name)

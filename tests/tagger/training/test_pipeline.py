@@ -154,6 +154,7 @@ def test_two_corpora_with_a_test_fold(tmp_path: Path) -> None:
     assert card["training"]["test_actors"] == [5, 6, 15, 16]
     assert set(card["cv_per_corpus"]) == set(card["test_per_corpus"]) == {"first", "second"}
     assert card["cv_per_corpus"]["second"]["classes"] == ["neutral", "angry"]
+    assert set(card["cv_per_corpus"]["first"]["per_fold_accuracy"]) == {0, 1}
     # actors 5 and 6, 2 takes of 4 emotions, less the repeated (identical) sad tone
     assert card["test_per_corpus"]["first"]["n"] == 2 * (2 * 4 - 1)
     for score in card["test_per_corpus"].values():
