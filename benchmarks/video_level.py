@@ -60,6 +60,7 @@ from tagger import ffmpeg_bin
 from tagger.constants import EMOTIONS, SAMPLE_RATE
 from tagger.loudness import integrated_loudness
 from tagger.model import DEFAULT_MODEL_PATH, card_path_for, read_card
+from tagger.training.augment import is_heldout_noise, manifest_split
 
 SPEECH_CORPORA = ("ravdess", "nemo")
 VIDEO_RATE_HZ = 48_000
@@ -94,9 +95,7 @@ class Material:
 
     def __init__(self, corpora: Path, *, song: str, noise_split: str) -> None:
         noise_root = corpora / "noise"
-        manifest = pd.read_csv(noise_root / "manifest.tsv", sep="\t", dtype=str)
-        held = manifest["path"].str.contains("/fold10/")
-        chosen = manifest[held] if noise_split == "heldout" else manifest[~held]
+        chosen = manifest_split(noise_root, split=noise_split, held_out=is_heldout_noise)
         self.noise: dict[str, list[np.ndarray]] = {}
         for kind, path in zip(chosen["kind"], chosen["path"], strict=True):
             self.noise.setdefault(str(kind), []).append(read_mono(noise_root / path))

@@ -5,22 +5,30 @@ the noisy copies of a clip set that training mixes into each epoch.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tagger.constants import SAMPLE_RATE
 from tagger.errors import DatasetError
 from tagger.frontend import FrontEndConfig, analyse_signal, resample
 from tagger.model import window_inputs
 from tagger.training.config import TrainConfig
 from tagger.training.dataset import ClipSet, read_clip
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "add_noise",
     "apply_gain",
     "augment_logmel",
+    "is_heldout_noise",
+    "is_heldout_song",
+    "manifest_split",
     "mix_at_snr",
     "mix_noisy",
     "music_bank",
@@ -113,16 +121,10 @@ def apply_gain(y: np.ndarray, *, gain_db: float, max_clip_db: float = np.inf) ->
 def noise_bank(root: str | Path, *, split: str = "train") -> list[np.ndarray]:
     """Background recordings of the noise corpus at ``root`` (``manifest.tsv`` with ``path``):
     ``train`` = Speech Commands' background noises and UrbanSound8K fold 1, ``heldout`` =
-    UrbanSound8K fold 10, so that checks never hear a recording training mixed in."""
-    import pandas as pd
-
-    manifest = Path(root) / "manifest.tsv"
-    if not manifest.is_file():
-        raise DatasetError(f"noise manifest not found: {manifest}")
-    paths = pd.read_csv(manifest, sep="\t")["path"].astype(str)
-    held_out = paths.str.contains("/fold10/")
-    chosen = paths[held_out] if split == "heldout" else paths[~held_out]
-    return [read_clip(Path(root) / p) for p in chosen]
+    UrbanSound8K fold 10 (:func:`is_heldout_noise`), so that checks never hear a recording
+    training mixed in."""
+    rows = manifest_split(root, split=split, held_out=is_heldout_noise)
+    return [read_clip(Path(root) / p) for p in rows["path"]]
 
 
 HELDOUT_SONG = "audio/de_bonne_humeur_-_Le_Nez_Tordu.flac"
@@ -132,15 +134,33 @@ HELDOUT_SONG = "audio/de_bonne_humeur_-_Le_Nez_Tordu.flac"
 def music_bank(root: str | Path, *, split: str = "train") -> list[np.ndarray]:
     """Songs of the music corpus at ``root`` (``manifest.tsv`` with ``path``): ``train`` =
     all but :data:`HELDOUT_SONG`, ``heldout`` = that one."""
+    rows = manifest_split(root, split=split, held_out=is_heldout_song)
+    return [read_clip(Path(root) / p) for p in rows["path"]]
+
+
+def is_heldout_noise(paths: pd.Series) -> pd.Series:
+    """Which noise-corpus ``paths`` are held out of training: UrbanSound8K fold 10."""
+    return paths.str.contains("/fold10/")
+
+
+def is_heldout_song(paths: pd.Series) -> pd.Series:
+    """Which music-corpus ``paths`` are held out of training: :data:`HELDOUT_SONG`."""
+    return paths == HELDOUT_SONG
+
+
+def manifest_split(
+    root: str | Path, *, split: str, held_out: Callable[[pd.Series], pd.Series]
+) -> pd.DataFrame:
+    """The rows of ``root/manifest.tsv`` in ``split``: ``heldout`` = those whose ``path``
+    ``held_out`` marks, anything else = the others (what training may mix in)."""
     import pandas as pd
 
     manifest = Path(root) / "manifest.tsv"
     if not manifest.is_file():
-        raise DatasetError(f"music manifest not found: {manifest}")
-    paths = pd.read_csv(manifest, sep="\t")["path"].astype(str)
-    held_out = paths == HELDOUT_SONG
-    chosen = paths[held_out] if split == "heldout" else paths[~held_out]
-    return [read_clip(Path(root) / p) for p in chosen]
+        raise DatasetError(f"manifest not found: {manifest}")
+    rows = pd.read_csv(manifest, sep="\t", dtype={"path": str})
+    chosen = held_out(rows["path"].astype(str))
+    return rows[chosen] if split == "heldout" else rows[~chosen]
 
 
 def _real_noise(bank: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
@@ -194,8 +214,9 @@ def speed_perturb(y: np.ndarray, *, factor: float) -> np.ndarray:
     Speed perturbation makes new-sounding speakers out of the few a corpus has."""
     if factor <= 0:
         raise DatasetError(f"speed factor must be positive, got {factor}")
-    rate = 16_000
-    moved = resample(np.asarray(y, dtype=np.float32), orig_sr=round(rate * factor), target_sr=rate)
+    moved = resample(
+        np.asarray(y, dtype=np.float32), orig_sr=round(SAMPLE_RATE * factor), target_sr=SAMPLE_RATE
+    )
     if moved.size >= y.size:
         return moved[: y.size]
     return np.pad(moved, (0, y.size - moved.size))
