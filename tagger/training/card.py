@@ -254,30 +254,37 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             "",
             f"{training['note']}",
             "",
-            "Reproduce: `python -m tagger.training "
-            + " ".join(f"--manifest {m}" for m in training.get("manifests", [training.get("manifest")]))
-            + " --out tagger/models --filename default "
-            f"--report-dir docs/model --kind {arch['kind']} --epochs {recipe['epochs']} "
-            f"--members {recipe['n_members']}"
-            + (f" --cv-members {recipe['cv_members']}" if recipe.get("cv_members") else "")
-            + (
-                f" --gain-db {recipe['gain_db'][0]:g} {recipe['gain_db'][1]:g}"
-                if recipe.get("gain_db")
-                else ""
-            )
-            + (
-                f" --noise-copies {recipe['noise_copies']} --noise-probability "
-                f"{recipe['noise_probability']:g}"
-                if recipe.get("gain_db")
-                else ""
-            )
-            + (f" --noise-dir {recipe['noise_dir']}" if recipe.get("noise_dir") else "")
-            + (f" --music-dir {recipe['music_dir']}" if recipe.get("music_dir") else "")
-            + (f" --test-fold {training['test_fold']}" if training.get("test_fold") is not None else "")
-            + f" --seed {training['seed']}`.",
+            f"Reproduce: `{_reproduce_command(training, recipe, arch['kind'])}`.",
             "",
         ]
     )
+
+
+def _reproduce_command(training: dict[str, Any], recipe: dict[str, Any], kind: str) -> str:
+    """The ``python -m tagger.training`` line that trains this card's model again."""
+    manifests = training.get("manifests", [training.get("manifest")])
+    flags = [f"--manifest {m}" for m in manifests]
+    flags += ["--out tagger/models --filename default --report-dir docs/model", f"--kind {kind}"]
+    flags += [f"--epochs {recipe['epochs']}", f"--members {recipe['n_members']}"]
+    if recipe.get("cv_members"):
+        flags.append(f"--cv-members {recipe['cv_members']}")
+    if recipe.get("gain_db"):
+        low, high = recipe["gain_db"]
+        flags.append(f"--gain-db {low:g} {high:g}")
+        flags.append(
+            f"--noise-copies {recipe['noise_copies']} --noise-probability {recipe['noise_probability']:g}"
+        )
+    for flag, key in (("--noise-dir", "noise_dir"), ("--music-dir", "music_dir")):
+        if recipe.get(key):
+            flags.append(f"{flag} {recipe[key]}")
+    if recipe.get("speed"):
+        flags.append(f"--speed {recipe['speed'][0]:g} {recipe['speed'][1]:g}")
+    if recipe.get("balance_corpora"):
+        flags.append("--balance-corpora")
+    if training.get("test_fold") is not None:
+        flags.append(f"--test-fold {training['test_fold']}")
+    flags.append(f"--seed {training['seed']}")
+    return "python -m tagger.training " + " ".join(flags)
 
 
 def _evaluation_lines(card: dict[str, Any], cv: dict[str, Any], std: dict[str, Any]) -> list[str]:
