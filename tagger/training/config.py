@@ -169,6 +169,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=Path, help=".npz cache of extracted windows")
 
 
+def _range(values: list[float] | None) -> tuple[float, float] | None:
+    """A ``LO HI`` flag (``nargs=2``) as a float pair; ``None`` when not given."""
+    return None if values is None else (float(values[0]), float(values[1]))
+
+
 def options_from_args(args: argparse.Namespace) -> TrainOptions:
     """The :class:`TrainOptions` of flags added by :func:`add_train_arguments`."""
     recipe = replace(
@@ -179,13 +184,13 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         weight_decay=args.weight_decay,
         n_members=args.members,
         cv_members=args.cv_members,
-        gain_db=None if args.gain_db is None else (float(args.gain_db[0]), float(args.gain_db[1])),
+        gain_db=_range(args.gain_db),
         noise_copies=args.noise_copies,
         noise_probability=args.noise_probability,
         noise_dir=args.noise_dir,
         music_dir=args.music_dir,
         balance_corpora=args.balance_corpora,
-        speed=None if args.speed is None else (float(args.speed[0]), float(args.speed[1])),
+        speed=_range(args.speed),
         paper_epochs=args.paper_epochs,
     )
     manifests = args.manifest if isinstance(args.manifest, list) else [args.manifest]
