@@ -36,7 +36,7 @@ from tagger.training import TrainConfig, read_folds, read_manifest
 from tagger.training.augment import training_noise
 from tagger.training.dataset import ClipSet, extract_clips, model_inputs
 from tagger.training.fit import fit_members, predict_network
-from tagger.training.labels import label_targets
+from tagger.training.labels import corpus_classes, label_targets
 from tagger.training.metrics import brief_score, clip_probabilities, score_clips
 
 
@@ -58,9 +58,8 @@ class Corpus:
         self.x = model_inputs(self.clips, config.model_config().input_name)
         self.x_noisy = training_noise(self.clips, config, seed=seed, cache=cache, log=print)
         self.y = self.clips.window_labels()
-        self.classes = sorted({int(c) for c in self.clips.labels[known]})
-        self.mask = np.zeros(len(EMOTIONS), dtype=bool)
-        self.mask[self.classes] = True
+        self.mask = corpus_classes(self.clips.labels[known])
+        self.classes = [int(c) for c in np.flatnonzero(self.mask)]
 
 
 def _train(parts: list[tuple[Corpus, np.ndarray]], config: TrainConfig, seed: int) -> list[Any]:
