@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
+import threadpoolctl
 from numpy.lib.stride_tricks import sliding_window_view
 
 from tagger.constants import SAMPLE_RATE
@@ -194,10 +195,11 @@ def _analysis_tables(config: FeatureConfig) -> _Tables:
         fmin_hz=config.fmin_hz,
         fmax_hz=config.fmax_hz,
     )
+    n_bins = config.n_fft // 2 + 1
     # Autocorrelation of the analysis window, to undo its taper (Boersma 1993).
     window_power = np.abs(np.fft.rfft(window, n=config.n_fft)) ** 2
     window_acf = np.fft.irfft(window_power, n=config.n_fft)
-    window_acf = (window_acf / window_acf[0]).astype(np.float32)
+    window_acf = window_acf / window_acf[0]
     freqs = np.fft.rfftfreq(config.n_fft, d=1.0 / config.sample_rate)
     # Raised-cosine low-pass: 1 up to the band edge, 0 an octave above it.
     edge = config.voicing_band_hz
@@ -205,25 +207,40 @@ def _analysis_tables(config: FeatureConfig) -> _Tables:
     low_pass = 0.5 + 0.5 * np.cos(np.pi * ramp)
     # ...and a high-pass below the lowest f0, so rumble and 1/f noise do not look periodic.
     high_pass = np.clip((freqs - 0.5 * config.f0_min_hz) / (0.5 * config.f0_min_hz), 0.0, 1.0)
-    voicing_band = (low_pass * high_pass).astype(np.float32)
-    # Bins above the last non-zero one add only zeros to the autocorrelation.
+    voicing_band = low_pass * high_pass
+    # Bins above the last non-zero one add nothing to the autocorrelation.
     n_band = int(np.flatnonzero(voicing_band)[-1]) + 1
-    freqs_f32 = freqs.astype(np.float32)
-    mel_bands = []
-    for weights in mel_basis:
-        nonzero = np.flatnonzero(weights)
-        start, stop = int(nonzero[0]), int(nonzero[-1]) + 1
-        mel_bands.append((start, stop, np.ascontiguousarray(weights[start:stop])))
+    lag_min = int(np.floor(config.sample_rate / config.f0_max_hz))
+    lag_max = int(np.ceil(config.sample_rate / config.f0_min_hz))
+    # Lag 0 (the energy), then one lag either side of the search range, to tell a real
+    # peak from a slope: the inverse real DFT of the band-weighted power at those lags
+    # only (what irfft(power * band, n_fft) gives there), as one matrix.
+    lags = np.concatenate([[0], np.arange(lag_min - 1, lag_max + 2)])
+    bins = np.arange(n_band)
+    hermitian = np.where((bins == 0) | (bins == config.n_fft // 2), 1.0, 2.0) / config.n_fft
+    acf_basis = (hermitian * voicing_band[:n_band])[:, None] * np.cos(
+        2.0 * np.pi * np.outer(bins, lags) / config.n_fft
+    )
+    # Magnitude projections: sum, first and second moment (kHz), and sums over groups of
+    # ROLLOFF_GROUP bins (to find the roll-off bin without a cumulative sum over all bins).
     khz = freqs / 1000.0
+    n_groups = -(-n_bins // _ROLLOFF_GROUP)
+    groups = (np.arange(n_bins)[:, None] // _ROLLOFF_GROUP == np.arange(n_groups)[None, :]).astype(float)
+    magnitude_basis = np.concatenate([np.stack([np.ones(n_bins), khz, khz**2], axis=1), groups], axis=1)
     return _Tables(
         window=window,
-        mel_bands=tuple(mel_bands),
-        window_acf=window_acf,
-        voicing_band=voicing_band[:n_band],
-        freqs=freqs_f32,
-        freqs_khz=khz.astype(np.float32),
-        freqs_khz2=(khz**2).astype(np.float32),
+        mel_basis=np.ascontiguousarray(mel_basis.T, dtype=np.float32),
+        lag_min=lag_min,
+        lag_max=lag_max,
+        n_band=n_band,
+        acf_basis=acf_basis.astype(np.float32),
+        window_acf=window_acf[lag_min - 1 : lag_max + 2].astype(np.float32),
+        magnitude_basis=magnitude_basis.astype(np.float32),
+        freqs=freqs.astype(np.float32),
     )
+
+
+_ROLLOFF_GROUP = 16  # bins per group in the roll-off search
 
 
 @dataclass(frozen=True)
@@ -231,12 +248,16 @@ class _Tables:
     """Per-config constants of the frame analysis (computed once, see _analysis_tables)."""
 
     window: np.ndarray  # (frame_length,) float32 Hann, no zero ends
-    mel_bands: tuple[tuple[int, int, np.ndarray], ...]  # per mel band: first bin, stop bin, weights
-    window_acf: np.ndarray  # (n_fft,) float32, normalised autocorrelation of the window
-    voicing_band: np.ndarray  # (n_band,) float32 band weights, zero beyond
-    freqs: np.ndarray  # (n_fft // 2 + 1,) float32 bin frequencies, Hz
-    freqs_khz: np.ndarray  # (n_fft // 2 + 1,) float32, kHz
-    freqs_khz2: np.ndarray  # (n_fft // 2 + 1,) float32, kHz^2
+    mel_basis: np.ndarray  # (n_bins, n_mels) float32 filterbank, transposed
+    lag_min: int  # shortest f0 lag searched, samples
+    lag_max: int  # longest f0 lag searched, samples
+    n_band: int  # bins below the voicing band's upper edge
+    acf_basis: (
+        np.ndarray
+    )  # (n_band, 1 + lag_max - lag_min + 3) float32: power -> acf at lag 0, lag_min-1..lag_max+1
+    window_acf: np.ndarray  # (lag_max - lag_min + 3,) float32 normalised window acf at those lags
+    magnitude_basis: np.ndarray  # (n_bins, 3 + n_groups) float32: sum, kHz, kHz^2, group sums
+    freqs: np.ndarray  # (n_bins,) float32 bin frequencies, Hz
 
 
 def mel_filterbank(
@@ -297,25 +318,40 @@ def mfcc_from_logmel(logmel: np.ndarray, *, n_mfcc: int) -> np.ndarray:
     return coefficients
 
 
-def _mel_project(power: np.ndarray, bands: tuple[tuple[int, int, np.ndarray], ...]) -> np.ndarray:
-    """Mel band powers ``(n, n_mels)`` float32 of power spectra ``(n, n_bins)``.
+_BLOCK_ROWS = 256  # rows per fixed-shape matrix product (see _project)
+_BLAS = threadpoolctl.ThreadpoolController()
 
-    Each triangle spans 5–45 of the 513 bins, so a dot product over its own bins is
-    ~25x less work than the dense ``(n, 513) x (513, 64)`` product, and without BLAS,
-    whose rounding may depend on the number of rows (thread splits, edge kernels): a
-    row's result never depends on how the track was chunked.
+
+def _project(rows: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """``rows @ basis`` (float32), computed in blocks of exactly ``_BLOCK_ROWS`` rows on
+    one BLAS thread.
+
+    BLAS kernels round a row differently depending on the matrix's row count (edge
+    kernels for the remainder), which would make features depend on how the track was
+    chunked; with every product the same shape (the last block zero-padded) a row's
+    result depends on that row only. One thread: the parallelism is the worker
+    processes, and BLAS threads spinning beside ffmpeg cost more than they give.
     """
-    mel = np.empty((power.shape[0], len(bands)), dtype=np.float32)
-    for band, (start, stop, weights) in enumerate(bands):
-        mel[:, band] = np.einsum("tf,f->t", power[:, start:stop], weights)
-    return mel
+    n = rows.shape[0]
+    n_full = n - n % _BLOCK_ROWS
+    out = np.empty((n_full + (_BLOCK_ROWS if n > n_full else 0), basis.shape[1]), dtype=np.float32)
+    with _BLAS.limit(limits=1, user_api="blas"):
+        for start in range(0, n_full, _BLOCK_ROWS):
+            np.matmul(rows[start : start + _BLOCK_ROWS], basis, out=out[start : start + _BLOCK_ROWS])
+        if n > n_full:
+            last = np.zeros((_BLOCK_ROWS, rows.shape[1]), dtype=np.float32)
+            last[: n - n_full] = rows[n_full:]
+            np.matmul(last, basis, out=out[n_full:])
+    return out[:n]
 
 
 def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """Features of frames shape ``(n, frame_length)`` -> ``(n, n_frame_features)`` float32.
 
     One real FFT per frame, shared by the log-mel/MFCC, the spectral shape and the
-    autocorrelation that gives voicing and f0.
+    autocorrelation that gives voicing and f0; every projection of the spectrum (mel
+    bands, magnitude moments, autocorrelation at the searched lags) is a fixed-shape
+    matrix product (:func:`_project`).
     """
     tables = _analysis_tables(config)
     sr = config.sample_rate
@@ -330,72 +366,77 @@ def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
     padded = np.zeros((n, config.n_fft), dtype=np.float32)
     np.multiply(frames, tables.window, out=padded[:, : config.frame_length])
     spectrum = scipy.fft.rfft(padded, axis=1)
-    power = spectrum.real**2 + spectrum.imag**2  # (n, n_fft//2+1) float32
+    power = spectrum.real**2 + spectrum.imag**2  # (n, n_bins) float32
     magnitude = np.sqrt(power)
 
-    logmel = power_to_db(_mel_project(power, tables.mel_bands))
+    logmel = power_to_db(_project(power, tables.mel_basis))
     mfcc = mfcc_from_logmel(logmel, n_mfcc=config.n_mfcc)
-    # Per-row reductions (einsum, not BLAS: rows stay independent of the batch size).
-    moments = np.stack(
-        [
-            magnitude.sum(axis=1),
-            np.einsum("tf,f->t", magnitude, tables.freqs_khz),
-            np.einsum("tf,f->t", magnitude, tables.freqs_khz2),
-        ],
-        axis=1,
+    centroid, bandwidth, rolloff = _magnitude_shape(
+        magnitude, _project(magnitude, tables.magnitude_basis), tables.freqs
     )
-    centroid, bandwidth, rolloff, flatness = _spectral_shape(magnitude, power, moments, tables.freqs)
+    flatness = _flatness(power)
 
-    # Normalised autocorrelation (via the power spectrum below voicing_band_hz, where
+    # Normalised autocorrelation (of the power spectrum below voicing_band_hz, where
     # voice harmonics live and broadband noise matters least), window-corrected.
-    n_band = tables.voicing_band.shape[0]
-    acf = scipy.fft.irfft(power[:, :n_band] * tables.voicing_band, n=config.n_fft, axis=1)
-    lag_min = int(np.floor(sr / config.f0_max_hz))
-    lag_max = int(np.ceil(sr / config.f0_min_hz))
+    acf = _project(power[:, : tables.n_band], tables.acf_basis)
     energy = np.maximum(acf[:, :1], 1e-12)
-    # One lag either side of the search range, to tell a real peak from a slope.
-    window_acf = tables.window_acf[lag_min - 1 : lag_max + 2]
-    normalised = acf[:, lag_min - 1 : lag_max + 2] / energy / window_acf
-    normalised = np.minimum(normalised, 1.0)
+    normalised = np.minimum(acf[:, 1:] / energy / tables.window_acf, 1.0)
     inner = normalised[:, 1:-1]
     # Praat's octave cost: among near-equal peaks prefer the shortest lag (highest f0),
     # so a pure tone is not reported an octave low.
-    lags = np.arange(lag_min, lag_max + 1)
-    best = np.argmax(inner - _OCTAVE_COST * np.log2(lags / lag_min), axis=1)
+    lags = np.arange(tables.lag_min, tables.lag_max + 1)
+    best = np.argmax(inner - _OCTAVE_COST * np.log2(lags / tables.lag_min), axis=1)
     rows = np.arange(n)
     peak = inner[rows, best]
     is_peak = (peak >= normalised[rows, best]) & (peak >= normalised[rows, best + 2])
     voicing = np.where(is_peak, np.clip(peak, 0.0, 1.0), 0.0)
     voicing[rms_db < -70.0] = 0.0  # near-silence has no meaningful periodicity
-    f0 = np.where(voicing >= config.voicing_threshold, sr / (best + lag_min), 0.0)
+    f0 = np.where(voicing >= config.voicing_threshold, sr / (best + tables.lag_min), 0.0)
 
     scalars = np.stack([rms_db, zcr, centroid, bandwidth, rolloff, flatness, voicing, f0], axis=1)
     return np.concatenate([logmel, mfcc, scalars], axis=1).astype(np.float32)
 
 
-def _spectral_shape(
-    magnitude: np.ndarray, power: np.ndarray, moments: np.ndarray, freqs: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Spectral centroid, bandwidth (p=2), 85 % roll-off (Hz) and flatness per frame.
+def _magnitude_shape(
+    magnitude: np.ndarray, projected: np.ndarray, freqs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spectral centroid, bandwidth (p=2) and 85 % roll-off (Hz) per frame.
 
-    Same definitions as librosa's ``spectral_centroid/bandwidth/rolloff/flatness``
-    (magnitude weights, L1-normalised per frame; flatness of the power spectrum with
-    ``amin=1e-10``). Centroid and bandwidth come from the magnitude's first three
-    moments ``moments`` ``(n, 3)`` (sum, sum of f, sum of f^2, f in kHz): one matrix
-    product instead of three passes over ``(n_frames, n_bins)``.
+    Same definitions as librosa's ``spectral_centroid/bandwidth/rolloff`` (magnitude
+    weights, L1-normalised per frame). ``projected`` is ``magnitude @ magnitude_basis``
+    ``(n, 3 + n_groups)``: the magnitude's sum, sums of f and f^2 (kHz) and its sums
+    over groups of ``_ROLLOFF_GROUP`` bins. The roll-off bin is found group first, then
+    within its group, instead of a cumulative sum over all bins.
     """
-    total = moments[:, 0].astype(np.float64)
+    total = projected[:, 0].astype(np.float64)
     safe = np.where(total > 0, total, 1.0)
-    mean_khz = moments[:, 1] / safe
-    variance_khz2 = np.maximum(moments[:, 2] / safe - mean_khz**2, 0.0)
+    mean_khz = projected[:, 1] / safe
+    variance_khz2 = np.maximum(projected[:, 2] / safe - mean_khz**2, 0.0)
     centroid = 1000.0 * mean_khz
     bandwidth = 1000.0 * np.sqrt(variance_khz2)
-    cumulative = np.cumsum(magnitude, axis=1)
-    first = np.argmax(cumulative >= 0.85 * cumulative[:, -1:], axis=1)
-    rolloff = freqs[first]
+
+    n, n_bins = magnitude.shape
+    group_cumulative = np.cumsum(projected[:, 3:], axis=1)
+    threshold = 0.85 * group_cumulative[:, -1:]
+    group = np.argmax(group_cumulative >= threshold, axis=1)
+    before = np.where(group > 0, group_cumulative[np.arange(n), np.maximum(group - 1, 0)], 0.0)
+    members = group[:, None] * _ROLLOFF_GROUP + np.arange(_ROLLOFF_GROUP)[None, :]
+    inside = np.where(
+        members < n_bins, np.take_along_axis(magnitude, np.minimum(members, n_bins - 1), axis=1), 0.0
+    )
+    within = before[:, None] + np.cumsum(inside, axis=1) >= threshold
+    # Rounding may leave the group's own sum a hair under its projected one: then its last bin.
+    offset = np.where(within.any(axis=1), np.argmax(within, axis=1), _ROLLOFF_GROUP - 1)
+    rolloff = freqs[np.minimum(group * _ROLLOFF_GROUP + offset, n_bins - 1)]
+    return centroid, bandwidth, rolloff
+
+
+def _flatness(power: np.ndarray) -> np.ndarray:
+    """Spectral flatness of power spectra ``(n, n_bins)``: geometric over arithmetic
+    mean, ``amin=1e-10`` (librosa's ``spectral_flatness`` of the power spectrum)."""
     floored = np.maximum(power, 1e-10)
-    flatness = np.exp(np.mean(np.log(floored), axis=1)) / np.mean(floored, axis=1)
-    return centroid, bandwidth, rolloff, flatness
+    flatness: np.ndarray = np.exp(np.mean(np.log(floored), axis=1)) / np.mean(floored, axis=1)
+    return flatness
 
 
 def window_feature_names(config: FeatureConfig = FeatureConfig()) -> list[str]:
