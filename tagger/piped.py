@@ -11,11 +11,34 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
+
 from tagger.errors import DecodeError
 
-__all__ = ["ReadAhead", "StderrTail", "Watchdog"]
+__all__ = ["ReadAhead", "StderrTail", "Watchdog", "widen_pipe"]
 
 _STDERR_KEEP_BYTES = 64 * 1024
+PIPE_BYTES = 1024 * 1024  # Linux's default ceiling for an unprivileged pipe (pipe-max-size)
+
+
+def widen_pipe(stream: Any, *, size: int = PIPE_BYTES) -> int:
+    """Grow the kernel buffer of the pipe behind ``stream`` to ``size`` bytes where the
+    system allows it (Linux ``F_SETPIPE_SZ``); returns the size in effect, 0 if unknown.
+
+    With the default 64 KiB (~1 s of 16 kHz float32 audio) the reader thread must get
+    the GIL back once per second of audio, and the main thread holds it for up to the
+    switch interval (5 ms) at a time, so ffmpeg stalls on a full pipe; 1 MiB holds 16 s.
+    """
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is None:
+        return 0
+    try:
+        return int(fcntl.fcntl(stream.fileno(), set_size, size))
+    except OSError:  # above pipe-max-size, or not a pipe: keep what the system gave
+        return 0
 
 
 class ReadAhead:

@@ -68,6 +68,19 @@ def test_containers_codecs_rates_and_odd_names_decode(make_media: MakeMedia, nam
     assert abs(dominant_hz(y) - recipe.tones_hz[0]) < 3.0
 
 
+@pytest.mark.parametrize("name", ["mp4_aac", "mkv_opus", "surround51", "rate_8k", "rate_48k"])
+def test_decode_filter_gives_the_samples_of_plain_ac_ar(make_media: MakeMedia, name: str) -> None:
+    """The decode's filter only re-frames ffmpeg's output: same resampler, same downmix,
+    the same samples bit for bit as ``-ac 1 -ar 16000``, and no padding at the end."""
+    command = build_decode_command(make_media(name), track=0)
+    at = command.index("-af")
+    plain = [*command[:at], "-ac", "1", "-ar", "16000", *command[at + 2 :]]
+    ours = subprocess.run(command, capture_output=True, check=True).stdout
+    theirs = subprocess.run(plain, capture_output=True, check=True).stdout
+    assert len(ours) == len(theirs) > 0
+    assert ours == theirs
+
+
 def test_chunks_have_the_requested_size(make_media: MakeMedia) -> None:
     chunks = list(stream_audio(make_media("mp4_aac"), chunk_s=0.25))
     assert all(c.size == 4000 for c in chunks[:-1])
