@@ -34,10 +34,10 @@ from tagger.content import (
     CONTENT_CLASSES,
     ContentConfig,
     ContentGate,
+    audible_s,
     content_features,
     decide_content,
 )
-from tagger.features import FeatureConfig, FrameColumns
 from tagger.frontend import analyse_signal
 from tagger.speech import detect_speech
 from tagger.testing import signals
@@ -54,10 +54,7 @@ def _windows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     assert batch is not None
     feats = content_features(batch.frames, batch.n_valid_frames)
     voiced = detect_speech(batch.frames, batch.n_valid_frames)
-    valid = np.arange(batch.frames.shape[1])[None, :] < batch.n_valid_frames[:, None]
-    level = batch.frames[:, :, FrameColumns(FeatureConfig()).rms_db]
-    audible_s = (valid & (level >= ContentConfig().min_level_db)).sum(axis=1) * 0.01
-    return feats, voiced, audible_s
+    return feats, voiced, audible_s(batch.frames, batch.n_valid_frames)
 
 
 def _code_version() -> str:

@@ -18,13 +18,14 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from tagger.errors import ConfigError, ModelError, ParameterError
-from tagger.features import FeatureConfig, FrameColumns
+from tagger.features import SILENCE_DB, FeatureConfig, FrameColumns, level_floor_db, loud_level_db
 
 __all__ = [
     "CONTENT_CLASSES",
     "CONTENT_FEATURES",
     "ContentConfig",
     "ContentGate",
+    "audible_s",
     "classify_content",
     "content_features",
     "decide_content",
@@ -66,8 +67,10 @@ _NOTE_RANGE_ST = 0.6  # pitch range of a held note; one lag step at 400 Hz is 0.
 class ContentConfig:
     """Settings of the content gate.
 
-    A window with less than ``min_audible_s`` seconds of frames above ``min_level_db``
-    (dBFS) is ``other`` whatever the classifier says (silence carries no content).
+    A window with less than ``min_audible_s`` seconds of *audible* frames is ``other``
+    whatever the classifier says (silence carries no content): frames within
+    ``level_range_db`` dB of the window's loud level (:func:`tagger.features.loud_level_db`)
+    and above ``min_level_db`` dBFS, a guard against digital silence (:func:`audible_s`).
     ``speech`` needs ``p_speech / (p_speech + p_music) >= min_speech_vs_music`` and
     ``p_speech / (p_speech + p_other) >= min_speech_vs_other``: two thresholds, because
     letting music through costs more than losing a window of speech in noise (measured
@@ -75,7 +78,8 @@ class ContentConfig:
     whichever is more probable. ``weights`` is the JSON file of the trained gate.
     """
 
-    min_level_db: float = -70.0
+    level_range_db: float = 50.0
+    min_level_db: float = -100.0
     min_audible_s: float = 0.3
     min_speech_vs_music: float = 0.6
     min_speech_vs_other: float = 0.3
@@ -162,12 +166,28 @@ def classify_content(
     """
     window_features = content_features(frames, n_valid, features=features)
     probs = load_content_gate(config.weights).probabilities(window_features)
-    cols = FrameColumns(features)
-    valid = _valid_mask(frames, n_valid)
-    frame_s = features.hop_length / features.sample_rate
-    audible_s = (valid & (frames[:, :, cols.rms_db] >= config.min_level_db)).sum(axis=1) * frame_s
     allowed = np.ones(len(probs), dtype=bool) if voiced is None else np.asarray(voiced, dtype=bool)
-    return decide_content(probs, audible_s=audible_s, speech_allowed=allowed, config=config)
+    audible = audible_s(frames, n_valid, features=features, config=config)
+    return decide_content(probs, audible_s=audible, speech_allowed=allowed, config=config)
+
+
+def audible_s(
+    frames: np.ndarray,
+    n_valid: np.ndarray,
+    *,
+    features: FeatureConfig = FeatureConfig(),
+    config: ContentConfig = ContentConfig(),
+) -> np.ndarray:
+    """Audible seconds per window, ``(n_windows,)`` float64: how long each window's valid
+    frames (the first ``n_valid[w]`` of ``frames`` ``(n_windows, n_frames, n_frame_features)``)
+    stay at or above :func:`tagger.features.level_floor_db` (``config.level_range_db``
+    below the window's loud level, ``config.min_level_db`` dBFS at the least)."""
+    valid = _valid_mask(frames, n_valid)
+    level = frames[:, :, FrameColumns(features).rms_db]
+    floor = level_floor_db(level, valid, range_db=config.level_range_db, guard_db=config.min_level_db)
+    frame_s = features.hop_length / features.sample_rate
+    seconds: np.ndarray = (valid & (level >= floor[:, None])).sum(axis=1) * frame_s
+    return seconds
 
 
 def decide_content(
@@ -209,9 +229,9 @@ def content_features(
     valid = _valid_mask(frames, n_valid)
     n_valid_f = np.maximum(valid.sum(axis=1), 1).astype(np.float64)
     level = frames[:, :, cols.rms_db].astype(np.float64)
-    loud = _masked_quantile(level, valid, 0.95)
+    loud = loud_level_db(level, valid)
     # Everything more than 50 dB below the window's loud level is the floor.
-    floor = np.maximum(loud - 50.0, -100.0)
+    floor = np.maximum(loud - 50.0, SILENCE_DB)
     level_floored = np.maximum(level, floor[:, None])
     audible = valid & (level > floor[:, None])
     n_audible = np.maximum(audible.sum(axis=1), 1).astype(np.float64)
@@ -247,7 +267,7 @@ def content_features(
     # of the gate's cost.
     logmel = np.asarray(frames[:, :, cols.logmel], dtype=np.float32)
     mel_peak = np.max(np.where(valid[:, :, None], logmel, np.float32(-np.inf)), axis=(1, 2))
-    logmel = np.maximum(logmel, (np.maximum(mel_peak, -100.0) - 80.0).astype(np.float32)[:, None, None])
+    logmel = np.maximum(logmel, (np.maximum(mel_peak, SILENCE_DB) - 80.0).astype(np.float32)[:, None, None])
     change = np.diff(logmel, axis=1)
     pair_valid = valid[:, 1:] & valid[:, :-1]
     n_pairs = np.maximum(pair_valid.sum(axis=1), 1).astype(np.float64)

@@ -22,11 +22,14 @@ from tagger.constants import SAMPLE_RATE
 from tagger.errors import ConfigError, ParameterError, UsageError
 
 __all__ = [
+    "SILENCE_DB",
     "FeatureConfig",
     "FrameFeaturizer",
     "aggregate_windows",
     "frame_feature_names",
     "frame_features",
+    "level_floor_db",
+    "loud_level_db",
     "mel_filterbank",
     "mfcc_from_logmel",
     "power_to_db",
@@ -34,7 +37,14 @@ __all__ = [
     "window_feature_names",
 ]
 
-_POWER_FLOOR = 1e-10  # -100 dB: the level of digital silence in log-mel / rms_db
+_POWER_FLOOR = 1e-16  # the floor of mel power / frame power: see SILENCE_DB
+SILENCE_DB = -160.0
+"""``rms_db`` and log-mel (dB) of digital silence: the floor of frame and mel power.
+
+Below the noise floor of 24-bit PCM (-144 dBFS), so no recorded sound reaches it, and
+so every feature of a frame is computed the same way whatever the gain (float32
+arithmetic is scale-free); a floor at -100 dB made speech 30 dB down lose its quiet
+frames and mel bands (issue #14)."""
 _FRAMES_PER_PASS = 512  # frames analysed together (see FrameFeaturizer._emit)
 _OCTAVE_COST = 0.01  # per octave of lag, as in Praat's pitch tracker
 
@@ -387,7 +397,7 @@ def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
     # Normalised autocorrelation (of the power spectrum below voicing_band_hz, where
     # voice harmonics live and broadband noise matters least), window-corrected.
     acf = _project(power[:, : tables.n_band], tables.acf_basis)
-    energy = np.maximum(acf[:, :1], 1e-12)
+    energy = np.maximum(acf[:, :1], np.finfo(np.float32).tiny)  # a floor for silence only
     normalised = np.minimum(acf[:, 1:] / energy / tables.window_acf, 1.0)
     inner = normalised[:, 1:-1]
     # Praat's octave cost: among near-equal peaks prefer the shortest lag (highest f0),
@@ -398,7 +408,7 @@ def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
     peak = inner[rows, best]
     is_peak = (peak >= normalised[rows, best]) & (peak >= normalised[rows, best + 2])
     voicing = np.where(is_peak, np.clip(peak, 0.0, 1.0), 0.0)
-    voicing[rms_db < -70.0] = 0.0  # near-silence has no meaningful periodicity
+    voicing[rms_db <= SILENCE_DB] = 0.0  # digital silence is not periodic
     f0 = np.where(voicing >= config.voicing_threshold, sr / (best + tables.lag_min), 0.0)
 
     scalars = np.stack([rms_db, zcr, centroid, bandwidth, rolloff, flatness, voicing, f0], axis=1)
@@ -445,6 +455,34 @@ def _flatness(power: np.ndarray) -> np.ndarray:
     floored = np.maximum(power, 1e-10)
     flatness: np.ndarray = np.exp(np.mean(np.log(floored), axis=1)) / np.mean(floored, axis=1)
     return flatness
+
+
+LOUD_QUANTILE = 0.95
+"""A window's loud level is this quantile of its frames' ``rms_db`` (:func:`loud_level_db`)."""
+
+
+def loud_level_db(level_db: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Loud level of windows, dBFS: frame levels ``level_db`` ``(n_windows, n_frames)`` and their
+    ``valid`` mask (same shape, bool) -> ``(n_windows,)`` float64, the :data:`LOUD_QUANTILE`
+    quantile (nearest rank) of each window's valid frames; 0 where none is valid.
+    A gain of ``g`` dB moves it by ``g`` (above digital silence)."""
+    ordered = np.sort(np.where(valid, level_db, np.inf), axis=1)
+    counts = valid.sum(axis=1)
+    rank = np.clip(np.round(LOUD_QUANTILE * (counts - 1)).astype(np.int64), 0, level_db.shape[1] - 1)
+    picked = ordered[np.arange(level_db.shape[0]), rank]
+    loud: np.ndarray = np.where(counts > 0, picked, 0.0).astype(np.float64)
+    return loud
+
+
+def level_floor_db(
+    level_db: np.ndarray, valid: np.ndarray, *, range_db: float, guard_db: float
+) -> np.ndarray:
+    """Per-window level floor, dBFS, ``(n_windows,)`` float64: ``range_db`` below the window's
+    :func:`loud_level_db`, but never below the absolute ``guard_db``. Frames under it are the
+    window's background; the floor follows a gain, so a quieter copy of a window keeps the
+    same frames above it until the floor reaches the guard."""
+    floor: np.ndarray = np.maximum(loud_level_db(level_db, valid) - range_db, guard_db)
+    return floor
 
 
 def window_feature_names(config: FeatureConfig = FeatureConfig()) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 
 from tagger.errors import ModelError
-from tagger.features import FeatureConfig, FrameColumns
+from tagger.features import SILENCE_DB, FeatureConfig, FrameColumns
 
 __all__ = [
     "ACTIVE_RANGE_DB",
@@ -59,8 +59,6 @@ ACTIVE_RANGE_DB = 30.0
 VOICED_RANGE_DB = 15.0
 """``melscal_rel`` keeps voicing and f0 of frames down to this far below the reference level."""
 
-_SILENCE_DB = -100.0  # the front end's level of digital silence (tagger.features._POWER_FLOOR)
-
 
 def level_free_mel_scalar_steps(frames: np.ndarray) -> np.ndarray:
     """:func:`mel_scalar_steps` with the window's level removed: ``(n, t, 92)`` -> ``(n, t // 4, 72)``
@@ -85,7 +83,7 @@ def level_free_mel_scalar_steps(frames: np.ndarray) -> np.ndarray:
 
     def relative(db: np.ndarray) -> np.ndarray:
         shifted = np.maximum(db - reference[:, None, None], -LEVEL_RANGE_DB)
-        return np.where(db <= _SILENCE_DB + 0.01, -LEVEL_RANGE_DB, shifted).astype(np.float32)
+        return np.where(db <= SILENCE_DB + 0.01, -LEVEL_RANGE_DB, shifted).astype(np.float32)
 
     voiced = (rms_db >= reference[:, None] - VOICED_RANGE_DB)[..., None]
     scalars = x[..., cols.scalars]

@@ -13,19 +13,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from tagger.errors import ConfigError
-from tagger.features import FeatureConfig, FrameColumns
+from tagger.features import FeatureConfig, FrameColumns, level_floor_db
 
 __all__ = ["SpeechConfig", "detect_speech", "speech_evidence", "voiced_frames", "voiced_s_per_block"]
 
 
 @dataclass(frozen=True)
 class SpeechConfig:
-    """Thresholds of the detector (dB relative to full scale, fractions, dB).
+    """Thresholds of the detector (dB, fractions, seconds, semitones).
 
-    Measured accuracy with these defaults is in ``docs/speech.md``.
+    A voiced frame lies within ``level_range_db`` dB of its window's loud level
+    (:func:`tagger.features.loud_level_db`) and above ``min_level_db`` dBFS (a guard against
+    digital silence, not a level threshold): the decision does not change with a gain
+    until the window's loud level nears ``min_level_db + level_range_db``. Measured
+    accuracy with these defaults is in ``docs/speech.md``.
     """
 
-    min_level_db: float = -70.0
+    level_range_db: float = 50.0
+    min_level_db: float = -100.0
     min_voicing: float = 0.45
     max_flatness: float = 0.30
     min_voiced_fraction: float = 0.10
@@ -71,8 +76,10 @@ def speech_evidence(
     frame_s = features.hop_length / features.sample_rate
     voiced_fraction = n_voiced / np.maximum(valid.sum(axis=1), 1)
 
-    # Syllabic movement: spread (10th–90th percentile) of level over audible frames.
-    audible = valid & (level > config.min_level_db - 20.0)
+    # Syllabic movement: spread (10th–90th percentile) of level over audible frames
+    # (pauses included: down to 20 dB below the voicing floor).
+    floor = level_floor_db(level, valid, range_db=config.level_range_db, guard_db=config.min_level_db)
+    audible = valid & (level > floor[:, None] - 20.0)
     level_spread = _masked_percentile_spread(level, audible)
     f0_spread = _masked_percentile_spread(semitones, voiced)
     return SpeechEvidence(
@@ -90,17 +97,19 @@ def voiced_frames(
     features: FeatureConfig = FeatureConfig(),
     config: SpeechConfig = SpeechConfig(),
 ) -> np.ndarray:
-    """``(n_windows, n_frames)`` bool: frames that are voiced (periodic, audible, not
-    spectrally flat) *and* continue a pitch from a neighbour within
-    ``config.max_f0_jump_semitones`` (noise throws up isolated autocorrelation peaks at
-    random lags; voices glide). Padded frames past ``n_valid`` are never voiced."""
+    """``(n_windows, n_frames)`` bool: frames that are voiced (periodic, within
+    ``config.level_range_db`` of the window's loud level, not spectrally flat) *and*
+    continue a pitch from a neighbour within ``config.max_f0_jump_semitones`` (noise throws
+    up isolated autocorrelation peaks at random lags; voices glide).
+    Padded frames past ``n_valid`` are never voiced."""
     cols = FrameColumns(features)
     n_frames = frames.shape[1]
     valid = np.arange(n_frames)[None, :] < np.asarray(n_valid)[:, None]
     level = frames[:, :, cols.rms_db]
+    floor = level_floor_db(level, valid, range_db=config.level_range_db, guard_db=config.min_level_db)
     voiced = (
         valid
-        & (level >= config.min_level_db)
+        & (level >= floor[:, None])
         & (frames[:, :, cols.voicing] >= config.min_voicing)
         & (frames[:, :, cols.flatness] <= config.max_flatness)
         & (frames[:, :, cols.f0] > 0)
