@@ -63,16 +63,17 @@ VOICED_RANGE_DB = 15.0
 def level_free_mel_scalar_steps(frames: np.ndarray) -> np.ndarray:
     """:func:`mel_scalar_steps` with the window's level removed: ``(n, t, 92)`` -> ``(n, t // 4, 72)``
     float32, the same columns, unchanged by a gain that leaves the window unclipped and
-    above -50 dBFS.
+    above -110 dBFS.
 
     A window's reference level is the mean ``rms_db`` of its active frames (those within
     :data:`ACTIVE_RANGE_DB` of its loudest frame); the log-mel and ``rms_db`` columns
     become dB relative to it, floored at ``-LEVEL_RANGE_DB`` (digital silence too), so
     nothing below the floor can move with the gain. Spectral shape, voicing and f0 are
-    level-free already, but the front end drops voicing below -70 dBFS, so they are kept
-    only within :data:`VOICED_RANGE_DB` of the reference. The whole input is level-free
-    while the window's level (:func:`window_level_db`) stays above -50 dBFS, where the
-    front end's -100 dB floor of mel power meets ours. What the shipped ``melscal`` model
+    level-free already; they are kept only within :data:`VOICED_RANGE_DB` of the reference
+    (the shipped model was trained so, when the front end dropped voicing below -70 dBFS).
+    The whole input is level-free while the window's level (:func:`window_level_db`)
+    stays above -110 dBFS, where the front end's floor of mel power
+    (:data:`tagger.features.SILENCE_DB`, -160 dB) meets ours. What the shipped ``melscal`` model
     took from absolute level (RAVDESS's angry clips are its loudest) was a recording-level
     cue that does not transfer to soundtracks ~18 dB louder (issue #14).
     """

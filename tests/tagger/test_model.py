@@ -13,6 +13,7 @@ import pytest
 
 from tagger.constants import EMOTIONS, NON_EMOTION_LABELS
 from tagger.errors import ConfigError, ModelError, ParameterError
+from tagger.features import SILENCE_DB
 from tagger.frontend import WindowBatch, analyse_signal
 from tagger.model import (
     DEFAULT_MODEL_PATH,
@@ -133,7 +134,7 @@ def test_melscal_rel_floors_silence_and_keeps_melscal_columns() -> None:
     x = level_free_mel_scalar_steps(batch.frames)
     assert x.shape == mel_scalar_steps(batch.frames).shape and x.dtype == np.float32
     assert float(x[..., :65].min()) >= -50.0
-    silent = batch.frames[:, :, 64 + 20] <= -100.0  # rms_db of digital silence
+    silent = batch.frames[:, :, 64 + 20] <= SILENCE_DB  # rms_db of digital silence
     assert silent.any()
     # Columns 65-69 (zcr … flatness) are melscal's.
     np.testing.assert_allclose(x[..., 65:70], mel_scalar_steps(batch.frames)[..., 65:70])

@@ -11,6 +11,8 @@ import pytest
 import soundfile as sf
 
 from tagger.frontend import analyse_signal
+from tagger.model_inputs import level_free_mel_scalar_steps
+from tagger.speech import voiced_frames
 from tagger.testing import signals
 
 NON_SPEECH: dict[str, Callable[[], np.ndarray]] = {
@@ -55,6 +57,30 @@ def test_speech_then_silence_is_split_in_time() -> None:
     assert batch is not None
     assert batch.is_speech[batch.end_s <= 4.0].all()
     assert not batch.is_speech[batch.start_s >= 4.0].any()
+
+
+@pytest.mark.parametrize("gain_db", [-30.0, -40.0])
+def test_quiet_speech_gets_the_same_decisions(gain_db: float) -> None:
+    """Speech 30-40 dB down (about -65 dBFS RMS, where a -70 dBFS floor lost it) keeps
+    its voiced frames, speech flags, content classes and model input: every level test
+    is relative to the window's loud level."""
+    y = signals.speech_like(8.0, seed=2) + signals.pink_noise(8.0, amplitude=0.002, seed=3)
+    loud = analyse_signal(y)
+    quiet = analyse_signal(y * np.float32(10 ** (gain_db / 20)))
+    assert loud is not None and quiet is not None
+    assert loud.is_speech.all()
+    np.testing.assert_array_equal(
+        voiced_frames(quiet.frames, quiet.n_valid_frames), voiced_frames(loud.frames, loud.n_valid_frames)
+    )
+    np.testing.assert_array_equal(quiet.content, loud.content)
+    np.testing.assert_array_equal(quiet.voiced_s, loud.voiced_s)
+    # Rounding may move a frame's roll-off by one bin (15.6 Hz, 3.9 Hz in a 40 ms step).
+    np.testing.assert_allclose(
+        level_free_mel_scalar_steps(quiet.frames),
+        level_free_mel_scalar_steps(loud.frames),
+        rtol=1e-2,
+        atol=1e-2,
+    )
 
 
 def test_corpus_clips_are_speech(corpus: Path) -> None:
