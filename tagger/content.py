@@ -78,7 +78,7 @@ class ContentConfig:
     whichever is more probable. ``weights`` is the JSON file of the trained gate.
     """
 
-    level_range_db: float = 50.0
+    level_range_db: float = 40.0
     min_level_db: float = -100.0
     min_audible_s: float = 0.3
     min_speech_vs_music: float = 0.6

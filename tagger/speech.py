@@ -29,7 +29,7 @@ class SpeechConfig:
     accuracy with these defaults is in ``docs/speech.md``.
     """
 
-    level_range_db: float = 50.0
+    level_range_db: float = 40.0
     min_level_db: float = -100.0
     min_voicing: float = 0.45
     max_flatness: float = 0.30
