@@ -37,14 +37,15 @@ __all__ = [
     "window_feature_names",
 ]
 
-_POWER_FLOOR = 1e-16  # the floor of mel power / frame power: see SILENCE_DB
-SILENCE_DB = -160.0
+_POWER_FLOOR = 1e-13  # the floor of mel power / frame power: see SILENCE_DB
+SILENCE_DB = -130.0
 """``rms_db`` and log-mel (dB) of digital silence: the floor of frame and mel power.
 
-Below the noise floor of 24-bit PCM (-144 dBFS), so no recorded sound reaches it, and
-so every feature of a frame is computed the same way whatever the gain (float32
-arithmetic is scale-free); a floor at -100 dB made speech 30 dB down lose its quiet
-frames and mel bands (issue #14)."""
+30 dB under the noise floor of 16-bit PCM, so the quiet frames and mel bands of speech
+30 dB down stay above it, and a gain moves them by the gain and nothing else (float32
+arithmetic is scale-free); at -100 dB speech 30 dB down lost them (issue #14). Not lower:
+at -160 dB, digital silence inside a clip dragged the window aggregates (log-mel means,
+MFCCs) so far that the small aggregate models learnt worse."""
 _FRAMES_PER_PASS = 512  # frames analysed together (see FrameFeaturizer._emit)
 _OCTAVE_COST = 0.01  # per octave of lag, as in Praat's pitch tracker
 

@@ -63,7 +63,7 @@ VOICED_RANGE_DB = 15.0
 def level_free_mel_scalar_steps(frames: np.ndarray) -> np.ndarray:
     """:func:`mel_scalar_steps` with the window's level removed: ``(n, t, 92)`` -> ``(n, t // 4, 72)``
     float32, the same columns, unchanged by a gain that leaves the window unclipped and
-    above -110 dBFS.
+    above -80 dBFS.
 
     A window's reference level is the mean ``rms_db`` of its active frames (those within
     :data:`ACTIVE_RANGE_DB` of its loudest frame); the log-mel and ``rms_db`` columns
@@ -72,8 +72,8 @@ def level_free_mel_scalar_steps(frames: np.ndarray) -> np.ndarray:
     level-free already; they are kept only within :data:`VOICED_RANGE_DB` of the reference
     (the shipped model was trained so, when the front end dropped voicing below -70 dBFS).
     The whole input is level-free while the window's level (:func:`window_level_db`)
-    stays above -110 dBFS, where the front end's floor of mel power
-    (:data:`tagger.features.SILENCE_DB`, -160 dB) meets ours. What the shipped ``melscal`` model
+    stays above -80 dBFS, where the front end's floor of mel power
+    (:data:`tagger.features.SILENCE_DB`, -130 dB) meets ours. What the shipped ``melscal`` model
     took from absolute level (RAVDESS's angry clips are its loudest) was a recording-level
     cue that does not transfer to soundtracks ~18 dB louder (issue #14).
     """

@@ -73,16 +73,16 @@ def test_silence_frame_is_the_padding_floor() -> None:
     assert row[COLS.voicing] == 0.0
 
 
-@pytest.mark.parametrize("gain_db", [-30.0, -60.0])
+@pytest.mark.parametrize("gain_db", [-30.0, -45.0])
 def test_a_gain_moves_levels_only(gain_db: float) -> None:
     """A gain of g dB adds g to rms_db and to every log-mel band that stays clear of the
-    silence floor, and leaves voicing and f0 as they were, down to frames at -150 dBFS."""
+    silence floor, and leaves voicing and f0 as they were, down to frames at -125 dBFS."""
     y = signals.speech_like(4.0, seed=6) + signals.pink_noise(4.0, amplitude=1e-4, seed=7)
     before = frame_features(y)
     after = frame_features(y * np.float32(10 ** (gain_db / 20)))
     levels = [COLS.rms_db, *range(COLS.logmel.start, COLS.logmel.stop)]
     clear = before[:, levels] > SILENCE_DB - gain_db + 10.0
-    assert clear.mean() > 0.9
+    assert clear.mean() > 0.5
     np.testing.assert_allclose((after[:, levels] - before[:, levels])[clear], gain_db, atol=0.05)
     np.testing.assert_allclose(after[:, COLS.voicing], before[:, COLS.voicing], atol=1e-4)
     assert np.mean(after[:, COLS.f0] == before[:, COLS.f0]) >= 0.999
@@ -143,7 +143,9 @@ def test_power_to_db_and_mfcc_are_librosas() -> None:
     power = (rng.random((500, 64)) ** 6).astype(np.float32)
     power[:5] = 0.0  # digital silence hits the floor
     logmel = power_to_db(power)
-    assert np.array_equal(logmel, librosa.power_to_db(power, ref=1.0, amin=1e-16, top_db=None))
+    assert np.array_equal(
+        logmel, librosa.power_to_db(power, ref=1.0, amin=10 ** (SILENCE_DB / 10), top_db=None)
+    )
     theirs = librosa.feature.mfcc(S=logmel.T, n_mfcc=20).T
     assert np.max(np.abs(mfcc_from_logmel(logmel, n_mfcc=20) - theirs)) <= 1e-5
 
@@ -170,7 +172,9 @@ def librosa_reference(y: np.ndarray) -> np.ndarray:
     basis = librosa.filters.mel(
         sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin_hz, fmax=cfg.fmax_hz
     ).astype(np.float32)
-    logmel = librosa.power_to_db(np.einsum("tf,mf->tm", power, basis), ref=1.0, amin=1e-16, top_db=None)
+    logmel = librosa.power_to_db(
+        np.einsum("tf,mf->tm", power, basis), ref=1.0, amin=10 ** (SILENCE_DB / 10), top_db=None
+    )
     freqs = np.fft.rfftfreq(cfg.n_fft, d=1.0 / cfg.sample_rate).astype(np.float32)
     total = magnitude.sum(axis=1, dtype=np.float64)
     weights = magnitude / np.where(total > 0, total, 1.0)[:, None].astype(np.float32)
