@@ -37,13 +37,16 @@ __all__ = [
 @dataclass(frozen=True)
 class FrontEndConfig:
     """Window, feature, speech and content settings in one object; ``batch_windows``
-    windows per batch."""
+    windows per batch. ``aggregates``: compute the per-window aggregates
+    (``WindowBatch.features``); a model that reads frames alone does not need them,
+    and without them ``features`` has shape ``(b, 0)``."""
 
     window: WindowConfig = field(default_factory=WindowConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
     batch_windows: int = 64
+    aggregates: bool = True
 
     def __post_init__(self) -> None:
         if self.window.sample_rate != self.features.sample_rate:
@@ -229,7 +232,11 @@ def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEnd
         end_s=ends / rate,
         frames=frames,
         n_valid_frames=n_valid,
-        features=aggregate_windows(frames, n_valid, config=config.features),
+        features=(
+            aggregate_windows(frames, n_valid, config=config.features)
+            if config.aggregates
+            else np.zeros((len(windows), 0), dtype=np.float32)
+        ),
         content=content,
         is_speech=content == "speech",
         voiced_s=voiced_s_per_block(

@@ -146,12 +146,29 @@ def detect_speech(
 
 
 def _masked_percentile_spread(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """90th minus 10th percentile of ``values[w][mask[w]]`` per row; 0 where < 2 values."""
-    masked = np.where(mask, values, np.nan)
+    """90th minus 10th percentile of ``values[w][mask[w]]`` per row; 0 where < 2 values.
+
+    ``np.nanpercentile``'s linear method (its virtual index, interpolation, and result in
+    the values' dtype), vectorised over rows: with NaNs present its ``axis`` argument
+    loops over rows in Python, 20x slower. Equal to it within float32 rounding."""
     counts = mask.sum(axis=1)
-    spread = np.zeros(values.shape[0], dtype=np.float64)
-    rows = counts >= 2
-    if np.any(rows):
-        high, low = np.nanpercentile(masked[rows], [90.0, 10.0], axis=1)
-        spread[rows] = high - low
-    return spread
+    ordered = np.sort(np.where(mask, values, np.inf), axis=1)  # a row's values first
+    last = np.maximum(counts - 1, 0)
+    rows = np.arange(values.shape[0])
+
+    def percentile(q: float) -> np.ndarray:
+        virtual = counts * q - q  # numpy: n*q + (alpha + q*(1 - alpha - beta)) - 1, alpha = beta = 1
+        previous = np.floor(virtual)
+        above = virtual >= last
+        low = np.where(above, last, np.maximum(previous, 0)).astype(np.intp)
+        high = np.where(above, last, np.maximum(previous + 1, 0)).astype(np.intp)
+        gamma = np.where(above, 0.0, virtual - previous)
+        with np.errstate(invalid="ignore"):  # rows without values: inf - inf, dropped below
+            a, b = ordered[rows, low].astype(np.float64), ordered[rows, high].astype(np.float64)
+            diff = b - a
+            value = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+        result: np.ndarray = value.astype(values.dtype)
+        return result
+
+    spread = np.where(counts >= 2, percentile(0.9) - percentile(0.1), 0.0)
+    return np.asarray(spread, dtype=np.float64)

@@ -67,3 +67,22 @@ def test_corpus_clips_are_speech(corpus: Path) -> None:
         assert batch is not None
         clip_has_speech.append(bool(batch.is_speech.any()))
     assert np.mean(clip_has_speech) >= 0.95
+
+
+def test_percentile_spread_is_numpys_nanpercentile_per_row() -> None:
+    from tagger.speech import _masked_percentile_spread
+
+    rng = np.random.default_rng(4)
+    values = (rng.standard_normal((200, 300)) * rng.uniform(0.1, 40.0, (200, 1))).astype(np.float32)
+    mask = rng.random((200, 300)) < rng.uniform(0.0, 1.0, (200, 1))
+    mask[:5] = False
+    mask[5, :1] = True  # one value: no spread
+    mask[6, :2] = True
+    ours = _masked_percentile_spread(values, mask)
+    masked = np.where(mask, values, np.nan)
+    for row in range(values.shape[0]):
+        if mask[row].sum() < 2:
+            assert ours[row] == 0.0
+        else:
+            high, low = np.nanpercentile(masked[row], [90.0, 10.0])
+            assert ours[row] == pytest.approx(float(high - low), rel=1e-6, abs=1e-5)  # float32 rounding
