@@ -15,12 +15,24 @@ import numpy as np
 from tagger.errors import ConfigError
 from tagger.features import FeatureConfig, FrameColumns
 
-__all__ = ["SpeechConfig", "detect_speech", "speech_evidence", "voiced_frames", "voiced_s_per_block"]
+__all__ = [
+    "SpeechConfig",
+    "detect_speech",
+    "foreground_frames",
+    "speech_evidence",
+    "voiced_frames",
+    "voiced_s_per_block",
+]
 
 
 @dataclass(frozen=True)
 class SpeechConfig:
     """Thresholds of the detector (dB relative to full scale, fractions, dB).
+
+    ``min_above_floor_db`` and ``floor_percentile`` say which voiced frames are the
+    *foreground* (:func:`foreground_frames`, used to find pauses, not by the detector):
+    those at least ``min_above_floor_db`` dB above the window's floor, the
+    ``floor_percentile``-th percentile of its frame levels.
 
     Measured accuracy with these defaults is in ``docs/speech.md``.
     """
@@ -33,10 +45,14 @@ class SpeechConfig:
     min_level_spread_db: float = 4.0
     min_f0_spread_semitones: float = 0.3
     max_f0_jump_semitones: float = 1.0
+    min_above_floor_db: float = 14.0
+    floor_percentile: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_voiced_fraction <= 1.0:
             raise ConfigError("min_voiced_fraction must be within [0, 1]")
+        if not 0.0 <= self.floor_percentile <= 100.0:
+            raise ConfigError("floor_percentile must be within [0, 100]")
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,39 @@ def voiced_frames(
     continuous[:, 1:] |= steady
     continuous[:, :-1] |= steady
     return continuous
+
+
+def foreground_frames(
+    frames: np.ndarray,
+    n_valid: np.ndarray,
+    voiced: np.ndarray,
+    *,
+    features: FeatureConfig = FeatureConfig(),
+    config: SpeechConfig = SpeechConfig(),
+) -> np.ndarray:
+    """``(n_windows, n_frames)`` bool: the ``voiced`` frames (:func:`voiced_frames`) whose
+    level stands at least ``config.min_above_floor_db`` dB above their window's floor, the
+    ``config.floor_percentile``-th percentile of the level (dB) of its first ``n_valid``
+    frames.
+
+    A bed under dialogue (a film score, a song, traffic) is the floor of every window it
+    runs through, and its own voiced frames (a singer, a held note) sit within a few dB
+    of it, while dialogue is mixed well above its bed: in a pause the bed's voice is
+    all that is left, and it is not foreground. Over room tone the floor is far below any
+    voice, so clean speech keeps all its voiced frames."""
+    cols = FrameColumns(features)
+    n_frames = frames.shape[1]
+    valid = np.arange(n_frames)[None, :] < np.asarray(n_valid)[:, None]
+    level = frames[:, :, cols.rms_db].astype(np.float64)
+    floor = np.full(frames.shape[0], np.inf)
+    rows = valid.any(axis=1)
+    if np.any(rows):
+        masked = np.where(valid[rows], level[rows], np.nan)
+        floor[rows] = np.nanpercentile(masked, config.floor_percentile, axis=1)
+    foreground: np.ndarray = np.asarray(voiced, dtype=bool) & (
+        level >= floor[:, None] + config.min_above_floor_db
+    )
+    return foreground
 
 
 def voiced_s_per_block(voiced: np.ndarray, *, frames_per_block: int, frame_s: float) -> np.ndarray:
