@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from tagger.features import FeatureConfig, FrameColumns
 from tagger.frontend import analyse_signal
 from tagger.speech import foreground_frames, voiced_frames, voiced_s_per_block
 from tagger.testing import signals
@@ -118,3 +119,10 @@ def test_the_voice_of_a_music_bed_is_not_foreground_in_a_pause(seed: int, snr_db
     assert batch.voiced_s[in_pause].max() < 0.05  # ... foreground voicing does
     in_speech = (block_start + 1.0 <= 5.0) | (block_start >= 8.0)
     assert np.mean(batch.voiced_s[in_speech] >= 0.05) >= 0.4
+
+
+def test_a_window_without_audio_has_no_foreground() -> None:
+    frames = np.zeros((2, 300, FrameColumns(FeatureConfig()).n_columns), dtype=np.float32)
+    voiced = np.ones((2, 300), dtype=bool)
+    foreground = foreground_frames(frames, np.array([0, 0]), voiced)
+    assert foreground.shape == (2, 300) and not foreground.any()
