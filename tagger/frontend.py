@@ -20,7 +20,13 @@ from tagger.content import ContentConfig, classify_content
 from tagger.errors import ConfigError, ParameterError
 from tagger.features import FeatureConfig, FrameFeaturizer, aggregate_windows, silence_frame
 from tagger.media import MediaInfo, stream_audio
-from tagger.speech import SpeechConfig, detect_speech, voiced_frames, voiced_s_per_block
+from tagger.speech import (
+    SpeechConfig,
+    detect_speech,
+    foreground_frames,
+    voiced_frames,
+    voiced_s_per_block,
+)
 from tagger.windows import Window, WindowConfig, Windower, kept_window_count
 
 __all__ = [
@@ -69,9 +75,11 @@ class WindowBatch:
     - ``features``: ``(b, n_window_features)`` float32 (see ``window_feature_names``)
     - ``content``: ``(b,)`` str, ``speech``, ``music`` or ``other`` (see :mod:`tagger.content`)
     - ``is_speech``: ``(b,)`` bool, ``content == "speech"``
-    - ``voiced_s``: ``(b, window_s / hop_s)`` float32, voiced seconds in each hop-long
-      block of the window (:func:`tagger.speech.voiced_s_per_block`): which stretch of a
-      speech window holds the voice, for segment boundaries finer than a window
+    - ``voiced_s``: ``(b, window_s / hop_s)`` float32, foreground voiced seconds in each
+      hop-long block of the window (:func:`tagger.speech.voiced_s_per_block` of
+      :func:`tagger.speech.foreground_frames`): which stretch of a speech window holds the
+      voice, for segment boundaries finer than a window; the voiced frames of a music or
+      noise bed, near the window's floor, do not count
     """
 
     index: np.ndarray
@@ -240,7 +248,7 @@ def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEnd
         content=content,
         is_speech=content == "speech",
         voiced_s=voiced_s_per_block(
-            voiced_rows,
+            foreground_frames(frames, n_valid, voiced_rows, features=config.features, config=config.speech),
             frames_per_block=wcfg.frames_per_hop,
             frame_s=config.features.hop_length / config.features.sample_rate,
         ),
