@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from tagger.errors import ConfigError, ModelError, ParameterError
 from tagger.features import SILENCE_DB, FeatureConfig, FrameColumns, level_floor_db, loud_level_db
@@ -266,7 +265,7 @@ def content_features(
     # float32 and einsum reductions: these (n_windows, n_frames, n_mels) passes are most
     # of the gate's cost.
     logmel = np.asarray(frames[:, :, cols.logmel], dtype=np.float32)
-    mel_peak = np.max(np.where(valid[:, :, None], logmel, np.float32(-np.inf)), axis=(1, 2))
+    mel_peak = np.max(np.where(valid, logmel.max(axis=2), np.float32(-np.inf)), axis=1)
     logmel = np.maximum(logmel, (np.maximum(mel_peak, SILENCE_DB) - 80.0).astype(np.float32)[:, None, None])
     change = np.diff(logmel, axis=1)
     pair_valid = valid[:, 1:] & valid[:, :-1]
@@ -275,9 +274,9 @@ def content_features(
     flux_mean = np.where(pair_valid, flux, 0.0).sum(axis=1) / n_pairs
     flux_var = np.where(pair_valid, (flux - flux_mean[:, None]) ** 2, 0.0).sum(axis=1) / n_pairs
     flux_cv = np.sqrt(flux_var) / np.maximum(flux_mean, 1e-6)
-    onset = np.where(pair_valid, np.maximum(change, 0.0).mean(axis=2), 0.0)
+    onset = np.where(pair_valid, np.maximum(change, np.float32(0.0), out=change).mean(axis=2), 0.0)
     onset_periodicity = _periodicity(onset, pair_valid, min_lag=25, max_lag=150)
-    centred = logmel - logmel.mean(axis=2, keepdims=True)
+    centred = np.subtract(logmel, logmel.mean(axis=2, keepdims=True), out=logmel)
     norms = np.sqrt(np.einsum("wtb,wtb->wt", centred, centred)).astype(np.float64)
     products = np.einsum("wtb,wtb->wt", centred[:, 1:], centred[:, :-1]).astype(np.float64)
     correlation = products / np.maximum(norms[:, 1:] * norms[:, :-1], 1e-9)
@@ -340,13 +339,32 @@ def _held_notes(semitones: np.ndarray, voiced: np.ndarray, *, span: int, max_ran
     n_frames = voiced.shape[1]
     if n_frames < span:
         return np.zeros_like(voiced)
-    runs = sliding_window_view(voiced, span, axis=1).all(axis=2)
-    pitch = sliding_window_view(semitones, span, axis=1)
-    held = runs & (pitch.max(axis=2) - pitch.min(axis=2) <= max_range_st)  # (w, n_frames - span + 1)
-    out = np.zeros_like(voiced)
-    for offset in range(span):
-        out[:, offset : offset + held.shape[1]] |= held
+    n_starts = n_frames - span + 1
+    counts = np.cumsum(np.pad(voiced.astype(np.int32), ((0, 0), (1, 0))), axis=1)
+    runs = counts[:, span:] - counts[:, :n_starts] == span  # all voiced, (w, n_starts)
+    high = _sliding_extreme(semitones, span, np.maximum)
+    low = _sliding_extreme(semitones, span, np.minimum)
+    held = runs & (high - low <= max_range_st)  # (w, n_starts): frames start..start+span-1
+    # A frame is in a held note when a held stretch starts in [frame - span + 1, frame].
+    started = np.cumsum(np.pad(held.astype(np.int32), ((0, 0), (1, 0))), axis=1)
+    frame = np.arange(n_frames)
+    last_start = np.minimum(frame, n_starts - 1) + 1
+    first_start = np.maximum(frame - span + 1, 0)
+    out: np.ndarray = started[:, last_start] - started[:, first_start] > 0
     return out
+
+
+def _sliding_extreme(values: np.ndarray, span: int, extreme: np.ufunc) -> np.ndarray:
+    """``extreme`` (np.maximum or np.minimum) of every ``span`` consecutive values in
+    each row ``(w, n)`` -> ``(w, n - span + 1)``: windows of doubling width, then two
+    overlapping ones of the largest width that fits (log2(span) passes, exact)."""
+    n_out = values.shape[1] - span + 1
+    result, width = values, 1
+    while width * 2 <= span:
+        result = extreme(result[:, :-width], result[:, width:])
+        width *= 2
+    combined: np.ndarray = extreme(result[:, :n_out], result[:, span - width : span - width + n_out])
+    return combined
 
 
 def _valid_mask(frames: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
@@ -388,18 +406,11 @@ def _periodicity(envelope: np.ndarray, mask: np.ndarray, *, min_lag: int, max_la
     return peak
 
 
-def _runs(mask: np.ndarray) -> list[list[tuple[int, int]]]:
-    """``[start, stop)`` of each run of True per row."""
-    padded = np.pad(mask.astype(np.int8), ((0, 0), (1, 1)))
-    edges = np.diff(padded, axis=1)
-    out = []
-    for row in edges:
-        starts = np.flatnonzero(row == 1)
-        stops = np.flatnonzero(row == -1)
-        out.append(list(zip(starts.tolist(), stops.tolist(), strict=True)))
-    return out
-
-
 def _mean_run_length(mask: np.ndarray) -> np.ndarray:
-    """Mean length (frames) of the runs of True per row; 0 where none."""
-    return np.array([np.mean([b - a for a, b in runs]) if runs else 0.0 for runs in _runs(mask)])
+    """Mean length (frames) of the runs of True per row ``(n_windows, n_frames)``; 0 where
+    none: the row's True count over its number of runs (rising edges)."""
+    padded = np.pad(mask.astype(np.int8), ((0, 0), (1, 0)))
+    n_runs = (np.diff(padded, axis=1) == 1).sum(axis=1)
+    count = mask.sum(axis=1)
+    mean: np.ndarray = np.where(n_runs > 0, count / np.maximum(n_runs, 1), 0.0)
+    return mean

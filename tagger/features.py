@@ -178,12 +178,13 @@ class FrameFeaturizer:
         frames = sliding_window_view(self._buffer, cfg.frame_length)[:: cfg.hop_length][:n_new]
         # A few hundred frames per pass keep the pass's arrays (~16 kB a frame) in cache:
         # a 30 s chunk in one pass took 35 ms, in passes of 512 frames 22 ms.
-        features = np.concatenate(
-            [
-                _frame_features(np.ascontiguousarray(frames[start : start + _FRAMES_PER_PASS]), cfg)
-                for start in range(0, n_new, _FRAMES_PER_PASS)
-            ]
-        )
+        with _BLAS.limit(limits=1, user_api="blas"):
+            features = np.concatenate(
+                [
+                    _frame_features(np.ascontiguousarray(frames[start : start + _FRAMES_PER_PASS]), cfg)
+                    for start in range(0, n_new, _FRAMES_PER_PASS)
+                ]
+            )
         self._next_frame = stop
         # The buffer starts at sample (next_frame * hop - half) of the track.
         self._buffer = self._buffer[n_new * cfg.hop_length :].copy()
@@ -342,25 +343,23 @@ _BLAS = threadpoolctl.ThreadpoolController()
 
 
 def _project(rows: np.ndarray, basis: np.ndarray) -> np.ndarray:
-    """``rows @ basis`` (float32), computed in blocks of exactly ``_BLOCK_ROWS`` rows on
-    one BLAS thread.
+    """``rows @ basis`` (float32), computed in blocks of exactly ``_BLOCK_ROWS`` rows
+    (called on one BLAS thread: see :func:`_frame_features`).
 
     BLAS kernels round a row differently depending on the matrix's row count (edge
     kernels for the remainder), which would make features depend on how the track was
     chunked; with every product the same shape (the last block zero-padded) a row's
-    result depends on that row only. One thread: the parallelism is the worker
-    processes, and BLAS threads spinning beside ffmpeg cost more than they give.
+    result depends on that row only.
     """
     n = rows.shape[0]
     n_full = n - n % _BLOCK_ROWS
     out = np.empty((n_full + (_BLOCK_ROWS if n > n_full else 0), basis.shape[1]), dtype=np.float32)
-    with _BLAS.limit(limits=1, user_api="blas"):
-        for start in range(0, n_full, _BLOCK_ROWS):
-            np.matmul(rows[start : start + _BLOCK_ROWS], basis, out=out[start : start + _BLOCK_ROWS])
-        if n > n_full:
-            last = np.zeros((_BLOCK_ROWS, rows.shape[1]), dtype=np.float32)
-            last[: n - n_full] = rows[n_full:]
-            np.matmul(last, basis, out=out[n_full:])
+    for start in range(0, n_full, _BLOCK_ROWS):
+        np.matmul(rows[start : start + _BLOCK_ROWS], basis, out=out[start : start + _BLOCK_ROWS])
+    if n > n_full:
+        last = np.zeros((_BLOCK_ROWS, rows.shape[1]), dtype=np.float32)
+        last[: n - n_full] = rows[n_full:]
+        np.matmul(last, basis, out=out[n_full:])
     return out[:n]
 
 
@@ -370,7 +369,9 @@ def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
     One real FFT per frame, shared by the log-mel/MFCC, the spectral shape and the
     autocorrelation that gives voicing and f0; every projection of the spectrum (mel
     bands, magnitude moments, autocorrelation at the searched lags) is a fixed-shape
-    matrix product (:func:`_project`).
+    matrix product (:func:`_project`), on one BLAS thread: the parallelism is the
+    worker processes, and BLAS threads spinning beside ffmpeg cost more than they give
+    (the caller sets the thread limit once per chunk, see ``FrameFeaturizer._emit``).
     """
     tables = _analysis_tables(config)
     sr = config.sample_rate

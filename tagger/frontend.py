@@ -20,7 +20,13 @@ from tagger.content import ContentConfig, classify_content
 from tagger.errors import ConfigError, ParameterError
 from tagger.features import FeatureConfig, FrameFeaturizer, aggregate_windows, silence_frame
 from tagger.media import MediaInfo, stream_audio
-from tagger.speech import SpeechConfig, detect_speech, voiced_frames, voiced_s_per_block
+from tagger.speech import (
+    SpeechConfig,
+    detect_speech,
+    foreground_frames,
+    voiced_frames,
+    voiced_s_per_block,
+)
 from tagger.windows import Window, WindowConfig, Windower, kept_window_count
 
 __all__ = [
@@ -37,13 +43,16 @@ __all__ = [
 @dataclass(frozen=True)
 class FrontEndConfig:
     """Window, feature, speech and content settings in one object; ``batch_windows``
-    windows per batch."""
+    windows per batch. ``aggregates``: compute the per-window aggregates
+    (``WindowBatch.features``); a model that reads frames alone does not need them,
+    and without them ``features`` has shape ``(b, 0)``."""
 
     window: WindowConfig = field(default_factory=WindowConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
     batch_windows: int = 64
+    aggregates: bool = True
 
     def __post_init__(self) -> None:
         if self.window.sample_rate != self.features.sample_rate:
@@ -66,9 +75,11 @@ class WindowBatch:
     - ``features``: ``(b, n_window_features)`` float32 (see ``window_feature_names``)
     - ``content``: ``(b,)`` str, ``speech``, ``music`` or ``other`` (see :mod:`tagger.content`)
     - ``is_speech``: ``(b,)`` bool, ``content == "speech"``
-    - ``voiced_s``: ``(b, window_s / hop_s)`` float32, voiced seconds in each hop-long
-      block of the window (:func:`tagger.speech.voiced_s_per_block`): which stretch of a
-      speech window holds the voice, for segment boundaries finer than a window
+    - ``voiced_s``: ``(b, window_s / hop_s)`` float32, foreground voiced seconds in each
+      hop-long block of the window (:func:`tagger.speech.voiced_s_per_block` of
+      :func:`tagger.speech.foreground_frames`): which stretch of a speech window holds the
+      voice, for segment boundaries finer than a window; the voiced frames of a music or
+      noise bed, near the window's floor, do not count
     """
 
     index: np.ndarray
@@ -229,11 +240,15 @@ def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEnd
         end_s=ends / rate,
         frames=frames,
         n_valid_frames=n_valid,
-        features=aggregate_windows(frames, n_valid, config=config.features),
+        features=(
+            aggregate_windows(frames, n_valid, config=config.features)
+            if config.aggregates
+            else np.zeros((len(windows), 0), dtype=np.float32)
+        ),
         content=content,
         is_speech=content == "speech",
         voiced_s=voiced_s_per_block(
-            voiced_rows,
+            foreground_frames(frames, n_valid, voiced_rows, features=config.features, config=config.speech),
             frames_per_block=wcfg.frames_per_hop,
             frame_s=config.features.hop_length / config.features.sample_rate,
         ),

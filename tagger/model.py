@@ -230,6 +230,7 @@ class Classifier:
         self.temperature: float = float(card["calibration"]["temperature"])
         self.abstain_threshold: float = float(card["calibration"]["abstain_threshold"])
         self.input_name: InputName = card["input"]["name"]
+        self.needs_aggregates: bool = self.input_name == "features"
         self.input_shape: tuple[int, ...] = tuple(int(d) for d in card["input"]["shape"])
         self.classes: tuple[str, ...] = tuple(card["classes"])
         self.batch_size = batch_size

@@ -132,3 +132,25 @@ def test_polish_speech_is_speech() -> None:
     manifest = pd.read_csv(root / "manifest.tsv", sep="\t").sample(n=12, random_state=1)
     shares = [windows(sf.read(root / p, dtype="float32")[0]).is_speech.mean() for p in manifest["path"]]
     assert np.mean(shares) >= 0.9
+
+
+@pytest.mark.parametrize("span", [1, 2, 3, 15, 16, 17])
+def test_held_notes_and_run_lengths_match_their_definitions(span: int) -> None:
+    """The vectorised helpers against the definitions written as loops."""
+    from tagger.content import _held_notes, _mean_run_length
+
+    rng = np.random.default_rng(span)
+    voiced = rng.random((6, 120)) < 0.85
+    voiced[0] = False
+    semitones = np.cumsum(rng.normal(0.0, 0.2, (6, 120)), axis=1)
+    expected = np.zeros_like(voiced)
+    for w in range(voiced.shape[0]):
+        for start in range(voiced.shape[1] - span + 1):
+            stretch = slice(start, start + span)
+            pitch = semitones[w, stretch]
+            if voiced[w, stretch].all() and pitch.max() - pitch.min() <= 0.6:
+                expected[w, stretch] = True
+    np.testing.assert_array_equal(_held_notes(semitones, voiced, span=span, max_range_st=0.6), expected)
+    for w in range(voiced.shape[0]):
+        lengths = [len(run) for run in "".join("x" if v else " " for v in voiced[w]).split()]
+        assert _mean_run_length(voiced[w : w + 1])[0] == (np.mean(lengths) if lengths else 0.0)

@@ -11,8 +11,9 @@ import pytest
 import soundfile as sf
 
 from tagger.constants import EMOTIONS, SAMPLE_RATE
+from tagger.frontend import analyse_chunks
 from tagger.model import Classifier, load_model
-from tagger.pipeline import TagConfig, TrackTags, tag_signal, tag_track
+from tagger.pipeline import TagConfig, TrackTags, frontend_for, tag_batches, tag_signal, tag_track
 from tagger.testing.signals import silence, speech_like
 
 
@@ -101,3 +102,19 @@ def test_pauses_shorter_than_a_window_are_found_within_a_second(
     paused = (tags.start_s + 1.0 >= pauses[0].start_s) & (tags.start_s + 2.0 <= pauses[0].end_s)
     assert paused.any() and not tags.is_speech[paused].any()
     assert set(tags.content[paused]) == {"other"}
+
+
+def test_a_model_reading_frames_skips_the_aggregates_and_tags_the_same(
+    signal: np.ndarray, classifier: Classifier
+) -> None:
+    shipped = load_model()  # reads frames (melscal_rel): the aggregates are not its input
+    assert not shipped.needs_aggregates and classifier.needs_aggregates
+    config = TagConfig()
+    assert frontend_for(classifier, config.frontend) == config.frontend
+    lean = list(analyse_chunks([signal], config=frontend_for(shipped, config.frontend)))
+    assert lean and all(batch.features.shape == (len(batch), 0) for batch in lean)
+    with_aggregates = tag_batches(analyse_chunks([signal], config=config.frontend), classifier=shipped)
+    without = tag_signal(signal, classifier=shipped)
+    np.testing.assert_array_equal(with_aggregates.probs, without.probs)
+    assert with_aggregates.labels == without.labels
+    assert with_aggregates.segments == without.segments

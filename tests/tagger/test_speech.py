@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from tagger.features import FeatureConfig, FrameColumns
 from tagger.frontend import analyse_signal
 from tagger.model_inputs import level_free_mel_scalar_steps
-from tagger.speech import voiced_frames
+from tagger.speech import foreground_frames, voiced_frames, voiced_s_per_block
 from tagger.testing import signals
+from tagger.training.augment import mix_at_snr
 
 NON_SPEECH: dict[str, Callable[[], np.ndarray]] = {
     "silence": lambda: signals.silence(6.0),
@@ -93,3 +95,78 @@ def test_corpus_clips_are_speech(corpus: Path) -> None:
         assert batch is not None
         clip_has_speech.append(bool(batch.is_speech.any()))
     assert np.mean(clip_has_speech) >= 0.95
+
+
+def test_percentile_spread_is_numpys_nanpercentile_per_row() -> None:
+    from tagger.speech import _masked_percentile_spread
+
+    rng = np.random.default_rng(4)
+    values = (rng.standard_normal((200, 300)) * rng.uniform(0.1, 40.0, (200, 1))).astype(np.float32)
+    mask = rng.random((200, 300)) < rng.uniform(0.0, 1.0, (200, 1))
+    mask[:5] = False
+    mask[5, :1] = True  # one value: no spread
+    mask[6, :2] = True
+    ours = _masked_percentile_spread(values, mask)
+    masked = np.where(mask, values, np.nan)
+    for row in range(values.shape[0]):
+        if mask[row].sum() < 2:
+            assert ours[row] == 0.0
+        else:
+            high, low = np.nanpercentile(masked[row], [90.0, 10.0])
+            assert ours[row] == pytest.approx(float(high - low), rel=1e-6, abs=1e-5)  # float32 rounding
+
+
+def _block_seconds(start_s: np.ndarray, n_blocks: int) -> np.ndarray:
+    """Start (s) of each 1 s block of windows starting at ``start_s``, ``(n_windows, n_blocks)``."""
+    starts: np.ndarray = start_s[:, None] + np.arange(n_blocks)[None, :]
+    return starts
+
+
+def test_over_room_tone_every_voiced_frame_is_foreground() -> None:
+    """Clean speech: the window's floor is room tone, far below any voice, so the pause
+    rule sees (nearly) every voiced frame, and nothing that is not voiced."""
+    rng = np.random.default_rng(11)
+    y = np.concatenate(
+        [signals.speech_like(5.0, seed=3), signals.silence(3.0), signals.speech_like(5.0, seed=4)]
+    )
+    y = y + rng.normal(0.0, 3e-4, y.size).astype(np.float32)  # room tone, -70 dBFS
+    batch = analyse_signal(y)
+    assert batch is not None
+    voiced = voiced_frames(batch.frames, batch.n_valid_frames)
+    foreground = foreground_frames(batch.frames, batch.n_valid_frames, voiced)
+    assert not (foreground & ~voiced).any()
+    assert foreground.sum() >= 0.97 * voiced.sum()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("snr_db", [10.0, 20.0])
+def test_the_voice_of_a_music_bed_is_not_foreground_in_a_pause(seed: int, snr_db: float) -> None:
+    """Speech, a 3 s pause, speech, all over music (held notes on a beat) ``snr_db`` below
+    the speech: the music's voiced frames in the pause are near the windows' floor, so no
+    1 s block inside the pause holds foreground voice although every one holds voiced
+    frames, while most blocks of speech keep it (the pause rule's 0.05 s)."""
+    speech = np.concatenate(
+        [
+            signals.speech_like(5.0, seed=3 + seed),
+            signals.silence(3.0),
+            signals.speech_like(5.0, seed=4 + seed, f0_hz=190.0),
+        ]
+    )
+    y = mix_at_snr(speech, signals.music_like(speech.size / 16_000, seed=seed), snr_db=snr_db)
+    batch = analyse_signal(y)
+    assert batch is not None
+    voiced = voiced_frames(batch.frames, batch.n_valid_frames)
+    block_start = _block_seconds(batch.start_s, batch.voiced_s.shape[1])
+    in_pause = (block_start >= 5.0) & (block_start + 1.0 <= 8.0)
+    all_voiced = voiced_s_per_block(voiced, frames_per_block=100, frame_s=0.01)
+    assert all_voiced[in_pause].min() >= 0.05  # the bed is voiced: voicing alone sees no pause
+    assert batch.voiced_s[in_pause].max() < 0.05  # ... foreground voicing does
+    in_speech = (block_start + 1.0 <= 5.0) | (block_start >= 8.0)
+    assert np.mean(batch.voiced_s[in_speech] >= 0.05) >= 0.4
+
+
+def test_a_window_without_audio_has_no_foreground() -> None:
+    frames = np.zeros((2, 300, FrameColumns(FeatureConfig()).n_columns), dtype=np.float32)
+    voiced = np.ones((2, 300), dtype=bool)
+    foreground = foreground_frames(frames, np.array([0, 0]), voiced)
+    assert foreground.shape == (2, 300) and not foreground.any()
