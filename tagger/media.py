@@ -23,7 +23,7 @@ import numpy as np
 from tagger import ffmpeg_bin
 from tagger.constants import SAMPLE_RATE
 from tagger.errors import DecodeError, MediaTimeout, NoAudioError, ParameterError, ProbeError
-from tagger.piped import ReadAhead, StderrTail, Watchdog, widen_pipe
+from tagger.piped import ReadAhead, StderrTail, Watchdog, keep_on_one_cpu, widen_pipe
 
 __all__ = [
     "DEMUXER_WHITELIST",
@@ -324,6 +324,7 @@ def _run_decoder(
     )
     assert process.stdout is not None and process.stderr is not None
     widen_pipe(process.stdout)
+    keep_on_one_cpu(process.pid)
     stderr_tail = StderrTail(process.stderr)
     watchdog = Watchdog(process, timeout_s=timeout_s)
     reader = ReadAhead(process.stdout, chunk_bytes=chunk_bytes, watchdog=watchdog)

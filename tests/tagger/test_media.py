@@ -184,3 +184,22 @@ def test_stopping_early_kills_ffmpeg(make_media: MakeMedia) -> None:
 def test_errors_share_one_hierarchy() -> None:
     for error in (ProbeError, NoAudioError, DecodeError, MediaTimeout):
         assert issubclass(error, MediaError)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
+def test_the_decoder_is_kept_on_one_allowed_cpu_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tagger.piped import keep_on_one_cpu
+
+    allowed = os.sched_getaffinity(0)
+    child = subprocess.Popen(["sleep", "5"])
+    try:
+        chosen = [keep_on_one_cpu(child.pid) for _ in range(2 * len(allowed))]
+        assert all(cpu in allowed for cpu in chosen)
+        assert set(chosen) == allowed  # taken in turn: successive decodes spread over the CPUs
+        assert os.sched_getaffinity(child.pid) == {chosen[-1]}
+        assert os.sched_getaffinity(0) == allowed  # our own process is left alone
+        monkeypatch.setenv("EMOTAG_PIN_FFMPEG", "0")
+        assert keep_on_one_cpu(child.pid) is None
+    finally:
+        child.kill()
+        child.wait()
