@@ -23,7 +23,7 @@ import numpy as np
 from tagger import ffmpeg_bin
 from tagger.constants import SAMPLE_RATE
 from tagger.errors import DecodeError, MediaTimeout, NoAudioError, ParameterError, ProbeError
-from tagger.piped import ReadAhead, StderrTail, Watchdog, keep_on_one_cpu, widen_pipe
+from tagger.piped import ReadAhead, StderrTail, Watchdog, cap_malloc_arenas, keep_on_one_cpu, widen_pipe
 
 __all__ = [
     "DEMUXER_WHITELIST",
@@ -36,6 +36,10 @@ __all__ = [
     "stream_audio",
     "to_url",
 ]
+
+# Decoding streams through reader threads; glibc would give each its own malloc arena.
+# Capped at import, before any thread exists (a process-wide policy: see the docstring).
+cap_malloc_arenas()
 
 PROTOCOL_WHITELIST = "file,pipe"
 """The only protocols ffmpeg may open: nothing over the network, no nested URLs."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -203,3 +204,19 @@ def test_the_decoder_is_kept_on_one_allowed_cpu_unless_turned_off(monkeypatch: p
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's mallopt")
+def test_malloc_arenas_are_capped_once_unless_the_environment_says() -> None:
+    check = (
+        "import tagger.media, tagger.piped as p; "
+        "print(p.cap_malloc_arenas.cache_info().currsize, p.cap_malloc_arenas())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    capped = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, env=env, check=True
+    )
+    assert capped.stdout.split() == ["1", "True"]  # done on import, remembered
+    env["MALLOC_ARENA_MAX"] = "4"
+    left = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, check=True)
+    assert left.stdout.split() == ["1", "False"]
