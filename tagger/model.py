@@ -31,7 +31,7 @@ from tagger.model_inputs import (
     window_inputs,
     window_level_db,
 )
-from tagger.quiet import import_tensorflow
+from tagger.quiet import import_keras, import_tensorflow
 from tagger.segments import label_windows
 
 __all__ = [
@@ -136,10 +136,7 @@ def model_config_for(kind: str) -> ModelConfig:
 
 
 def _keras() -> Any:
-    import_tensorflow()
-    import keras
-
-    return keras
+    return import_keras()
 
 
 def build_model(config: ModelConfig) -> Any:

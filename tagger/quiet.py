@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from types import ModuleType
 
-__all__ = ["import_tensorflow", "native_stderr_silenced"]
+__all__ = ["import_keras", "import_tensorflow", "native_stderr_silenced"]
 
 
 @contextlib.contextmanager
@@ -41,4 +41,14 @@ def import_tensorflow() -> ModuleType:
         import keras  # noqa: F401 - imported here so its own start-up is silenced too
         import tensorflow
     module: ModuleType = tensorflow
+    return module
+
+
+def import_keras() -> ModuleType:
+    """``keras``, with TensorFlow imported first by :func:`import_tensorflow` (a bare
+    ``import keras`` as the first import prints TensorFlow's start-up lines)."""
+    import_tensorflow()
+    import keras
+
+    module: ModuleType = keras
     return module

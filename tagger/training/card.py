@@ -108,7 +108,9 @@ def save_ensemble(members: list[Any], path: Path) -> Any:
     Members are re-wrapped uncompiled first: a compiled model stores its loss, and a
     custom loss (:func:`~tagger.training.fit.masked_crossentropy`) would make the file
     unloadable with ``safe_mode``."""
-    import keras
+    from tagger.quiet import import_keras
+
+    keras = import_keras()
 
     bare = [keras.Model(m.inputs[0], m.outputs[0], name=m.name if len(members) == 1 else f"member_{i}")
             for i, m in enumerate(members)]  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from tagger.model import ModelConfig, build_model
-from tagger.quiet import import_tensorflow
+from tagger.quiet import import_keras
 from tagger.training.augment import augment_logmel, mix_noisy
 from tagger.training.config import TrainConfig
 from tagger.training.labels import balanced_weights, label_targets
@@ -26,10 +26,7 @@ __all__ = [
 
 
 def _set_seeds(seed: int) -> None:
-    import_tensorflow()
-    import keras
-
-    keras.utils.set_random_seed(seed)
+    import_keras().utils.set_random_seed(seed)
 
 
 def _class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
@@ -73,7 +70,7 @@ def fit_network(
     (:func:`tagger.training.labels.label_targets`, for corpora that lack classes); the loss
     is then :func:`masked_crossentropy`. Class weights: by ``y``, or with ``groups``
     ``(n,)`` (each window's corpus) :func:`~tagger.training.labels.balanced_weights`."""
-    import keras
+    keras = import_keras()
 
     _set_seeds(seed)
     mconfig = config.model_config()
@@ -159,7 +156,7 @@ def fit_network(
 def fit_paper(x: np.ndarray, y: np.ndarray, *, config: TrainConfig, seed: int) -> Any:
     """The seed paper's model on clip MFCC means ``x`` ``(n, 40)``: Conv1D(64, 5) →
     Dropout → Dense(8) softmax, RMSprop lr 1e-5, no input normalisation (as published)."""
-    import keras
+    keras = import_keras()
 
     _set_seeds(seed)
     model = build_model(ModelConfig(kind="paper_conv1d", input_shape=(x.shape[1],)))

@@ -35,7 +35,9 @@ def measure_windows_per_s(model_path: str | os.PathLike[str], *, n_windows: int 
         forward: Callable[[np.ndarray], Any] = litert
         shape = litert.input_shape
     else:
-        import keras
+        from tagger.quiet import import_keras
+
+        keras = import_keras()
 
         from tagger.model import graph_forward
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -85,3 +89,21 @@ def test_masked_training_learns_through_the_masked_loss() -> None:
     model = fit_network(x, y, config=config, seed=0, targets=targets)
     x_test, y_test = _two_class(128, (75, 72), rng)
     assert (predict_network(model, x_test).argmax(axis=1) == y_test).mean() >= 0.9
+
+
+def test_training_prints_no_tensorflow_start_up_lines() -> None:
+    """Issue #15: TensorFlow's absl/oneDNN start-up lines are silenced everywhere, training
+    included (a fit that imported keras first used to print them)."""
+    script = (
+        "import numpy as np\n"
+        "from tagger.training.config import TrainConfig\n"
+        "from tagger.training.fit import fit_paper\n"
+        "x = np.random.default_rng(0).normal(size=(16, 40)).astype('float32')\n"
+        "fit_paper(x, np.arange(16) % 8, config=TrainConfig(paper_epochs=1), seed=0)\n"
+        "print('fitted')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "fitted"
+    for chatter in ("absl", "oneDNN", "cpu_feature_guard", "port.cc"):
+        assert chatter not in done.stderr, done.stderr
