@@ -8,13 +8,12 @@ import os
 
 import numpy as np
 
-from tagger.content import classify_content
-from tagger.features import FeatureConfig, aggregate_windows, frame_features, silence_frame
-from tagger.frontend import WindowBatch
+from tagger.features import FeatureConfig, frame_features, silence_frame
+from tagger.frontend import FrontEndConfig, make_batch
 from tagger.media import probe, stream_audio
 from tagger.model import Classifier
-from tagger.speech import detect_speech, voiced_frames, voiced_s_per_block
-from tagger.windows import WindowConfig, window_bounds
+from tagger.pipeline import frontend_for
+from tagger.windows import Window, WindowConfig, window_bounds
 
 __all__ = ["naive_tag_file"]
 
@@ -37,31 +36,18 @@ def naive_tag_file(
     n_windows = 0
     pad_row = silence_frame(features)
     per_window = window.frames_per_window
+    config = frontend_for(classifier, FrontEndConfig(window=window, features=features))
     for stream in info.audio_streams:
         samples = np.concatenate(list(stream_audio(path, track=stream.track, info=info)))
-        for start, end in window_bounds(samples.size, config=window):
+        for k, (start, end) in enumerate(window_bounds(samples.size, config=window)):
             rows = frame_features(samples[start:end], config=features)[:per_window]
-            n_valid = np.array([rows.shape[0]], dtype=np.int64)
-            frames = np.empty((1, per_window, rows.shape[1]), dtype=np.float32)
-            frames[0, : rows.shape[0]] = rows
-            frames[0, rows.shape[0] :] = pad_row
-            voiced_rows = voiced_frames(frames, n_valid, features=features)
-            voiced = detect_speech(frames, n_valid, features=features, voiced=voiced_rows)
-            content = classify_content(frames, n_valid, features=features, voiced=voiced)
-            batch = WindowBatch(
-                index=np.array([n_windows], dtype=np.int64),
-                start_s=np.array([start / window.sample_rate]),
-                end_s=np.array([end / window.sample_rate]),
-                frames=frames,
-                n_valid_frames=n_valid,
-                features=aggregate_windows(frames, n_valid, config=features),
-                content=content,
-                is_speech=content == "speech",
-                voiced_s=voiced_s_per_block(
-                    voiced_rows,
-                    frames_per_block=window.frames_per_hop,
-                    frame_s=features.hop_length / features.sample_rate,
-                ),
+            padded = np.empty((per_window, rows.shape[1]), dtype=np.float32)
+            padded[: rows.shape[0]] = rows
+            padded[rows.shape[0] :] = pad_row
+            # One window through the pipeline's own batch builder (speech, content,
+            # foreground voice, aggregates when the model reads them), one model call.
+            batch = make_batch(
+                [Window(index=k, n_valid=rows.shape[0], rows=padded)], n_samples=samples.size, config=config
             )
             probs = classifier.predict(batch)
             classifier.label(probs, batch.is_speech)
