@@ -11,7 +11,7 @@ from typing import Any
 from tagger.constants import EMOTIONS
 from tagger.frontend import FrontEndConfig
 from tagger.model import ModelConfig, file_sha256
-from tagger.training.config import TrainConfig
+from tagger.training.config import TrainConfig, TrainOptions
 from tagger.training.metrics import top_confusions
 
 __all__ = [
@@ -256,14 +256,15 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             "",
             f"{training['note']}",
             "",
-            f"Reproduce: `{_reproduce_command(training, recipe, arch['kind'])}`.",
+            f"Reproduce: `{_reproduce_command(training, recipe, arch['kind'], name=card['name'])}`.",
             "",
         ]
     )
 
 
-def _reproduce_command(training: dict[str, Any], recipe: dict[str, Any], kind: str) -> str:
-    """The ``python -m tagger.training`` line that trains this card's model again."""
+def _reproduce_command(training: dict[str, Any], recipe: dict[str, Any], kind: str, *, name: str) -> str:
+    """The ``python -m tagger.training`` line that trains this card's model again (its
+    name too: the version is ``<name>-<hash>``)."""
     manifests = training.get("manifests", [training.get("manifest")])
     flags = [f"--manifest {m}" for m in manifests]
     flags += ["--out tagger/models --filename default --report-dir docs/model", f"--kind {kind}"]
@@ -285,6 +286,8 @@ def _reproduce_command(training: dict[str, Any], recipe: dict[str, Any], kind: s
         flags.append("--balance-corpora")
     if training.get("test_fold") is not None:
         flags.append(f"--test-fold {training['test_fold']}")
+    if name != TrainOptions.name:
+        flags.append(f"--name {name}")
     flags.append(f"--seed {training['seed']}")
     return "python -m tagger.training " + " ".join(flags)
 
