@@ -17,7 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from tagger.errors import ConfigError, ModelError, ParameterError
-from tagger.features import SILENCE_DB, FeatureConfig, FrameColumns, level_floor_db, loud_level_db
+from tagger.features import (
+    SILENCE_DB,
+    FeatureConfig,
+    FrameColumns,
+    level_floor_db,
+    loud_level_db,
+    masked_quantile,
+)
 
 __all__ = [
     "CONTENT_CLASSES",
@@ -246,7 +253,7 @@ def content_features(
     voiced_fraction = voiced.sum(axis=1) / n_valid_f
     voicing_mean = (np.where(audible, frames[:, :, cols.voicing], 0.0)).sum(axis=1) / n_audible
 
-    level_spread = _masked_quantile(level_floored, valid, 0.9) - _masked_quantile(level_floored, valid, 0.1)
+    level_spread = masked_quantile(level_floored, valid, 0.9) - masked_quantile(level_floored, valid, 0.1)
     low_energy = (valid & (level_floored < loud[:, None] - 10.0)).sum(axis=1) / n_valid_f
 
     # Level envelope modulation spectrum over the valid frames (zero-mean, zero-padded).
@@ -292,7 +299,7 @@ def content_features(
     note_fraction = note_frames.sum(axis=1) / n_voiced
     run_lengths = _mean_run_length(voiced) / _FRAME_RATE_HZ
     voiced_run = np.log(np.maximum(run_lengths, 0.01))
-    f0_range = _masked_quantile(semitones, voiced, 0.9) - _masked_quantile(semitones, voiced, 0.1)
+    f0_range = masked_quantile(semitones, voiced, 0.9) - masked_quantile(semitones, voiced, 0.1)
 
     def audible_mean(values: np.ndarray) -> np.ndarray:
         mean: np.ndarray = np.where(audible, values, 0.0).sum(axis=1) / n_audible
@@ -376,16 +383,6 @@ def _valid_mask(frames: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
 def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     mean: np.ndarray = np.where(mask, values, 0.0).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
     return mean
-
-
-def _masked_quantile(values: np.ndarray, mask: np.ndarray, q: float) -> np.ndarray:
-    """``q``-quantile of ``values[w][mask[w]]`` per row (nearest rank); 0 where none."""
-    ordered = np.sort(np.where(mask, values, np.inf), axis=1)
-    counts = mask.sum(axis=1)
-    rank = np.clip(np.round(q * (counts - 1)).astype(np.int64), 0, values.shape[1] - 1)
-    picked = ordered[np.arange(values.shape[0]), rank]
-    result: np.ndarray = np.where(counts > 0, picked, 0.0)
-    return result
 
 
 def _periodicity(envelope: np.ndarray, mask: np.ndarray, *, min_lag: int, max_lag: int) -> np.ndarray:

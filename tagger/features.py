@@ -30,6 +30,7 @@ __all__ = [
     "frame_features",
     "level_floor_db",
     "loud_level_db",
+    "masked_quantile",
     "mel_filterbank",
     "mfcc_from_logmel",
     "power_to_db",
@@ -468,12 +469,19 @@ def loud_level_db(level_db: np.ndarray, valid: np.ndarray) -> np.ndarray:
     ``valid`` mask (same shape, bool) -> ``(n_windows,)`` float64, the :data:`LOUD_QUANTILE`
     quantile (nearest rank) of each window's valid frames; 0 where none is valid.
     A gain of ``g`` dB moves it by ``g`` (above digital silence)."""
-    ordered = np.sort(np.where(valid, level_db, np.inf), axis=1)
-    counts = valid.sum(axis=1)
-    rank = np.clip(np.round(LOUD_QUANTILE * (counts - 1)).astype(np.int64), 0, level_db.shape[1] - 1)
-    picked = ordered[np.arange(level_db.shape[0]), rank]
-    loud: np.ndarray = np.where(counts > 0, picked, 0.0).astype(np.float64)
+    loud: np.ndarray = masked_quantile(level_db, valid, LOUD_QUANTILE).astype(np.float64)
     return loud
+
+
+def masked_quantile(values: np.ndarray, mask: np.ndarray, q: float) -> np.ndarray:
+    """``q``-quantile (nearest rank) of ``values[w][mask[w]]`` per row of ``(n_rows, n)``
+    arrays -> ``(n_rows,)``; 0 where a row has no value."""
+    ordered = np.sort(np.where(mask, values, np.inf), axis=1)
+    counts = mask.sum(axis=1)
+    rank = np.clip(np.round(q * (counts - 1)).astype(np.int64), 0, values.shape[1] - 1)
+    picked = ordered[np.arange(values.shape[0]), rank]
+    result: np.ndarray = np.where(counts > 0, picked, 0.0)
+    return result
 
 
 def level_floor_db(
