@@ -32,9 +32,10 @@ def widen_pipe(stream: Any, *, size: int = PIPE_BYTES) -> int:
     """Grow the kernel buffer of the pipe behind ``stream`` to ``size`` bytes where the
     system allows it (Linux ``F_SETPIPE_SZ``); returns the size in effect, 0 if unknown.
 
-    With the default 64 KiB (~1 s of 16 kHz float32 audio) the reader thread must get
-    the GIL back once per second of audio, and the main thread holds it for up to the
-    switch interval (5 ms) at a time, so ffmpeg stalls on a full pipe; 1 MiB holds 16 s.
+    The default 64 KiB holds ~1 s of 16 kHz float32 audio, so ffmpeg can block on a full
+    pipe whenever the reader thread waits for the GIL; 1 MiB holds 16 s. Measured gain is
+    within noise (`benchmarks.pipeline --workers-only`, pipeline / floor 1.28 and 1.36x
+    with it, 1.38 and 1.35x without); kept because it costs one system call.
     """
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
     if set_size is None:
