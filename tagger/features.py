@@ -273,9 +273,8 @@ class _Tables:
     lag_min: int  # shortest f0 lag searched, samples
     lag_max: int  # longest f0 lag searched, samples
     n_band: int  # bins below the voicing band's upper edge
-    acf_basis: (
-        np.ndarray
-    )  # (n_band, 1 + lag_max - lag_min + 3) float32: power -> acf at lag 0, lag_min-1..lag_max+1
+    # (n_band, 1 + lag_max - lag_min + 3) float32: power -> acf at lag 0, lag_min-1..lag_max+1
+    acf_basis: np.ndarray
     window_acf: np.ndarray  # (lag_max - lag_min + 3,) float32 normalised window acf at those lags
     magnitude_basis: np.ndarray  # (n_bins, 3 + n_groups) float32: sum, kHz, kHz^2, group sums
     freqs: np.ndarray  # (n_bins,) float32 bin frequencies, Hz
