@@ -94,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--noise-dir", type=str)
     parser.add_argument("--noise-copies", type=int, default=2)
     parser.add_argument("--noise-probability", type=float, default=1.0)
+    parser.add_argument("--music-dir", type=str)
+    parser.add_argument("--eq-db", type=float, default=0.0, help="channel colouring of training windows (dB)")
     parser.add_argument("--experiments", nargs="+", default=["within", "joint", "loco"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", type=Path, default=Path("bench/cache"))
@@ -112,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         noise_dir=args.noise_dir,
         noise_copies=args.noise_copies,
         noise_probability=args.noise_probability,
+        music_dir=args.music_dir,
+        eq_db=args.eq_db,
     )
     print(f"recipe: {config}", flush=True)
     args.cache_dir.mkdir(parents=True, exist_ok=True)

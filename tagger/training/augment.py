@@ -26,6 +26,7 @@ __all__ = [
     "add_noise",
     "apply_gain",
     "augment_logmel",
+    "channel_curves",
     "is_heldout_noise",
     "is_heldout_song",
     "manifest_split",
@@ -41,15 +42,25 @@ __all__ = [
 
 
 def augment_logmel(
-    x: np.ndarray, rng: np.random.Generator, *, n_mels: int = 64, gain_db: float = 6.0
+    x: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    n_mels: int = 64,
+    gain_db: float = 6.0,
+    eq_db: float = 0.0,
+    floor_db: float = -100.0,
 ) -> np.ndarray:
     """Randomly perturbed copy of windows of frame rows ``(n, frames, columns)`` whose
     first ``n_mels`` columns are log-mel dB: time shift (±1/6 window) and one time mask
     (≤ 2/15 of the window: 40 of 300 frames) on all columns; on the log-mel columns
-    only: gain (±``gain_db`` dB; 0 draws none), noise mixed at 15–45 dB below the window peak (half of the
-    windows) and one frequency mask (≤ 8 bands). Masks are filled with the window's column means."""
+    only: gain (±``gain_db`` dB; 0 draws none), noise mixed at 15–45 dB below the window
+    peak (half of the windows), one frequency mask (≤ 8 bands), and last a channel
+    colouring of half of the windows (:func:`channel_curves`, up to ±``eq_db`` dB; 0 draws
+    none). Masks are filled with the window's column means. Bands at ``floor_db``
+    (digital silence, or the level-free input's floor) keep their value under gain and
+    colouring."""
     n, n_frames, _ = x.shape
-    floor = -100.0
+    floor = floor_db
     shifts = rng.integers(-n_frames // 6, n_frames // 6 + 1, size=n)
     index = (np.arange(n_frames)[None, :] - shifts[:, None]) % n_frames
     out = np.take_along_axis(x, index[:, :, None], axis=1)
@@ -80,7 +91,30 @@ def augment_logmel(
         f_stop = min(f_start[i] + f_len[i], n_mels)
         if f_stop > f_start[i]:
             out[i, :, f_start[i] : f_stop] = fill[i, f_start[i] : f_stop].mean()
+    if eq_db > 0:  # drawn last: with eq_db=0 every other draw is what it always was
+        coloured = np.flatnonzero(rng.random(n) < 0.5)
+        curves = channel_curves(coloured.size, rng, n_bands=n_mels, max_db=eq_db)
+        sub = out[coloured, :, :n_mels]
+        shifted = np.maximum(sub + curves[:, None, :], floor)
+        out[coloured, :, :n_mels] = np.where(sub > floor + 1e-3, shifted, sub)
     return out.astype(np.float32, copy=False)
+
+
+def channel_curves(n: int, rng: np.random.Generator, *, n_bands: int, max_db: float) -> np.ndarray:
+    """``(n, n_bands)`` float32 random smooth gain curves over mel bands, dB, each within
+    ±``max_db``: a spectral tilt plus two cosine ripples across the band axis, the colouring a
+    microphone, a room or a broadcast equaliser gives a recording. Trained under them, a
+    model has to read emotion from how the spectrum moves, not from one corpus's channel."""
+    position = np.linspace(0.0, 1.0, n_bands)[None, :]
+    tilt = rng.uniform(-1.0, 1.0, size=(n, 1)) * (2.0 * position - 1.0)
+    curve: np.ndarray = tilt
+    for k in (2, 3):
+        weight = rng.uniform(-0.5, 0.5, size=(n, 1))
+        curve = curve + weight * np.cos(np.pi * k * position + rng.uniform(0.0, np.pi, size=(n, 1)))
+    scale = max_db / np.maximum(np.abs(curve).max(axis=1, keepdims=True), 1e-6)
+    amplitude = rng.uniform(0.0, 1.0, size=(n, 1))
+    curves: np.ndarray = (curve * scale * amplitude).astype(np.float32)
+    return curves
 
 
 def mix_noisy(

@@ -282,6 +282,8 @@ def _reproduce_command(training: dict[str, Any], recipe: dict[str, Any], kind: s
             flags.append(f"{flag} {recipe[key]}")
     if recipe.get("speed"):
         flags.append(f"--speed {recipe['speed'][0]:g} {recipe['speed'][1]:g}")
+    if recipe.get("eq_db"):
+        flags.append(f"--eq-db {recipe['eq_db']:g}")
     if recipe.get("balance_corpora"):
         flags.append("--balance-corpora")
     if training.get("test_fold") is not None:

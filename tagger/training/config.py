@@ -34,7 +34,9 @@ class TrainConfig:
     training part instead of coloured noise; with ``music_dir`` (the music corpus), songs
     but the held-out one join them, under the speech at ``music_snr_db``; with ``speed``,
     each copy is first played faster or slower by a factor drawn from it (speed
-    perturbation: new-sounding speakers). ``n_members``
+    perturbation: new-sounding speakers); ``eq_db`` > 0 colours half of each epoch's
+    windows with a random smooth gain curve over the mel bands of up to that many dB
+    (:func:`tagger.training.augment.channel_curves`: microphones, rooms, equalisers). ``n_members``
     models with different seeds are averaged into one shipped model; ``cv_members`` (default:
     ``n_members``) into each cross-validation fold's model.
     """
@@ -60,6 +62,7 @@ class TrainConfig:
     music_dir: str | None = None
     music_snr_db: tuple[float, float] = (0.0, 20.0)
     speed: tuple[float, float] | None = None
+    eq_db: float = 0.0
     paper_epochs: int = 300
     paper_batch_size: int = 16
     paper_learning_rate: float = 1e-5
@@ -156,6 +159,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed", type=float, nargs=2, metavar=("LO", "HI"), help="speed factor range of the copies"
     )
     parser.add_argument(
+        "--eq-db", type=float, default=recipe.eq_db, help="channel colouring of training windows, up to ±dB"
+    )
+    parser.add_argument(
         "--balance-corpora",
         action="store_true",
         help="weight corpora equally and classes within each (default: classes over all corpora)",
@@ -191,6 +197,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         music_dir=args.music_dir,
         balance_corpora=args.balance_corpora,
         speed=_range(args.speed),
+        eq_db=args.eq_db,
         paper_epochs=args.paper_epochs,
     )
     manifests = args.manifest if isinstance(args.manifest, list) else [args.manifest]

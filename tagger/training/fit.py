@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tagger.model import ModelConfig, build_model
+from tagger.model_inputs import LEVEL_RANGE_DB
 from tagger.quiet import import_keras
 from tagger.training.augment import augment_logmel, mix_noisy
 from tagger.training.config import TrainConfig
@@ -120,7 +121,9 @@ def fit_network(
         def epoch_inputs(rng: np.random.Generator) -> np.ndarray:
             mixed = mix_noisy(x, x_noisy, rng, fraction=config.noisy_fraction)
             # A level-free input has no level to perturb: gain comes from the waveform copies.
-            return augment_logmel(mixed, rng, gain_db=0.0 if mconfig.input_name == "melscal_rel" else 6.0)
+            if mconfig.input_name == "melscal_rel":
+                return augment_logmel(mixed, rng, gain_db=0.0, eq_db=config.eq_db, floor_db=-LEVEL_RANGE_DB)
+            return augment_logmel(mixed, rng, gain_db=6.0, eq_db=config.eq_db)
 
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(epoch_inputs, epoch_rngs[0])

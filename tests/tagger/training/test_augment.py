@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from tagger.testing.signals import speech_like
-from tagger.training.augment import add_noise, apply_gain, augment_logmel, mix_noisy, perturb_waveform
+from tagger.training.augment import (
+    add_noise,
+    apply_gain,
+    augment_logmel,
+    channel_curves,
+    mix_noisy,
+    perturb_waveform,
+)
 from tagger.training.config import TrainConfig
 
 
@@ -42,6 +49,38 @@ def test_augment_logmel_keeps_shape_and_leaves_the_input_alone() -> None:
     np.testing.assert_array_equal(x, before)
     assert not np.allclose(out, x)
     np.testing.assert_array_equal(augment_logmel(x, np.random.default_rng(2)), out)  # seeded
+
+
+def test_channel_curves_are_smooth_bounded_and_varied() -> None:
+    curves = channel_curves(500, np.random.default_rng(4), n_bands=64, max_db=6.0)
+    assert curves.shape == (500, 64) and curves.dtype == np.float32
+    assert np.abs(curves).max() <= 6.0 + 1e-4
+    assert np.abs(curves).max() > 5.0  # the range is used
+    # Smooth over the bands: neighbouring bands differ by a small part of the range.
+    assert np.abs(np.diff(curves, axis=1)).max() < 1.5
+    # Tilts both ways: the curves do not share one shape.
+    assert np.std(curves[:, -1] - curves[:, 0]) > 1.0
+
+
+def test_augment_logmel_colours_half_the_windows_and_spares_the_floor() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(-20.0, 3.0, size=(400, 75, 72)).astype(np.float32)
+    x[:, :10, :64] = -50.0  # the level-free input's floor: a pause
+    plain = augment_logmel(x, np.random.default_rng(6), gain_db=0.0, floor_db=-50.0)
+    coloured = augment_logmel(x, np.random.default_rng(6), gain_db=0.0, eq_db=6.0, floor_db=-50.0)
+    # Off by default: eq_db=0 draws nothing, so the shipped recipe's stream is unchanged.
+    again = augment_logmel(x, np.random.default_rng(6), gain_db=0.0, floor_db=-50.0)
+    np.testing.assert_array_equal(again, plain)
+    assert coloured.min() >= -50.0
+    np.testing.assert_array_equal(coloured[:, :, 64:], plain[:, :, 64:])  # only the mel bands
+    delta = coloured[:, :, :64] - plain[:, :, :64]
+    changed = np.abs(delta).max(axis=(1, 2)) > 1e-3
+    assert 0.4 < changed.mean() < 0.6  # half of the windows
+    # One curve per window, the same in every frame that stays above the floor.
+    above = plain[:, :, :64] > -50.0 + 1e-3
+    spread = np.where(above & (coloured[:, :, :64] > -50.0), delta, np.nan)
+    assert np.nanmax(np.nanmax(spread, axis=1) - np.nanmin(spread, axis=1)) < 1e-3
+    np.testing.assert_array_equal(coloured[:, :, :64][~above], plain[:, :, :64][~above])
 
 
 def test_apply_gain_scales_clips_and_caps_the_overload() -> None:
