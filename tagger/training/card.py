@@ -274,6 +274,8 @@ def _reproduce_command(training: dict[str, Any], recipe: dict[str, Any], kind: s
     if recipe.get("gain_db"):
         low, high = recipe["gain_db"]
         flags.append(f"--gain-db {low:g} {high:g}")
+        if recipe.get("max_clip_db", TrainConfig.max_clip_db) != TrainConfig.max_clip_db:
+            flags.append(f"--max-clip-db {recipe['max_clip_db']:g}")
         flags.append(
             f"--noise-copies {recipe['noise_copies']} --noise-probability {recipe['noise_probability']:g}"
         )

@@ -149,6 +149,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--gain-db", type=float, nargs=2, metavar=("LO", "HI"), help="gain range of the noisy copies (dB)"
     )
+    parser.add_argument(
+        "--max-clip-db",
+        type=float,
+        default=recipe.max_clip_db,
+        help="most a copy's peak may go over full scale before it is clipped (dB)",
+    )
     parser.add_argument("--noise-copies", type=int, default=recipe.noise_copies)
     parser.add_argument(
         "--noise-probability", type=float, default=recipe.noise_probability, help="share of copies with noise"
@@ -191,6 +197,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         n_members=args.members,
         cv_members=args.cv_members,
         gain_db=_range(args.gain_db),
+        max_clip_db=args.max_clip_db,
         noise_copies=args.noise_copies,
         noise_probability=args.noise_probability,
         noise_dir=args.noise_dir,

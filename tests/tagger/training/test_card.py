@@ -19,3 +19,32 @@ def test_the_reproduce_line_names_the_model_when_the_name_is_not_the_default() -
 def test_the_shipped_markdown_card_is_rendered_from_the_shipped_card() -> None:
     card = json.loads(card_path_for(DEFAULT_MODEL_PATH).read_text())
     assert (DEFAULT_MODEL_PATH.parent / "MODEL_CARD.md").read_text() == model_card_markdown(card)
+
+
+def test_the_reproduce_line_parses_back_to_the_card_recipe() -> None:
+    import shlex
+
+    from tagger.training.config import options_from_args
+    from tagger.training.pipeline import build_parser
+
+    card = json.loads(card_path_for(DEFAULT_MODEL_PATH).read_text())
+    recipe = {**card["training"]["recipe"], "max_clip_db": 20.0, "eq_db": 4.0, "speed": [0.9, 1.1]}
+    card = {**card, "training": {**card["training"], "recipe": recipe}}
+    line = next(t for t in model_card_markdown(card).splitlines() if t.startswith("Reproduce: "))
+    command = line.removeprefix("Reproduce: `").removesuffix("`.")
+    argv = shlex.split(command)[3:]  # after "python -m tagger.training"
+    parsed = options_from_args(build_parser().parse_args(argv)).recipe
+    keys = (
+        "epochs",
+        "n_members",
+        "cv_members",
+        "noise_copies",
+        "max_clip_db",
+        "eq_db",
+        "noise_dir",
+        "music_dir",
+    )
+    for key in keys:
+        assert getattr(parsed, key) == recipe[key], key
+    assert parsed.gain_db == tuple(recipe["gain_db"]) and parsed.speed == tuple(recipe["speed"])
+    assert parsed.noise_probability == recipe["noise_probability"]
