@@ -7,6 +7,7 @@ stretches tile the track exactly; segments are runs of one label over them.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -143,37 +144,18 @@ def merge_segments(
     ``min_pause_s``, default the same) are absorbed into their longer neighbour, so the
     segments still tile ``[spans[0,0], spans[-1,1])``. A pause shorter than an emotion
     segment is still a boundary users look for, and a short run of speech is absorbed
-    only by speech next to it (never by a pause: see :func:`_absorption`)."""
+    only by speech next to it (never by a pause).
+
+    Order: the shortest run under its minimum that has a neighbour it may go to goes
+    first (the earlier one on a tie), into the longer of those neighbours (the earlier on
+    a tie); runs of one label that become adjacent join. Runs are a linked list and the
+    candidates a heap, so a track of ``n`` windows costs O(n log n), not O(n²).
+    """
     pause_s = min_duration_s if min_pause_s is None else min_pause_s
     labels = np.asarray(labels, dtype=object)
     confidence = np.asarray(confidence, dtype=np.float64)
-    runs: list[list[int]] = []  # [first, last] window index per run
-    for i in range(len(labels)):
-        if runs and labels[i] == labels[runs[-1][1]]:
-            runs[-1][1] = i
-        else:
-            runs.append([i, i])
-    names = [str(labels[first]) for first, _ in runs]
-    while len(runs) > 1:
-        durations = [spans[last, 1] - spans[first, 0] for first, last in runs]
-        choice = _absorption(durations, names, min_duration_s=min_duration_s, min_pause_s=pause_s)
-        if choice is None:
-            break
-        shortest, target = choice
-        low, high = sorted((shortest, target))
-        runs[low] = [runs[low][0], runs[high][1]]
-        names[low] = names[target]
-        del runs[high], names[high]
-        # Merge now-adjacent runs that carry the same label.
-        merged_runs: list[list[int]] = []
-        merged_names: list[str] = []
-        for run, name in zip(runs, names, strict=True):
-            if merged_names and merged_names[-1] == name:
-                merged_runs[-1][1] = run[1]
-            else:
-                merged_runs.append(list(run))
-                merged_names.append(name)
-        runs, names = merged_runs, merged_names
+    runs = _Runs(spans, labels, min_duration_s=min_duration_s, min_pause_s=pause_s)
+    runs.absorb_short()
     return [
         Segment(
             start_s=float(spans[first, 0]),
@@ -182,32 +164,94 @@ def merge_segments(
             mean_confidence=float(confidence[first : last + 1].mean()),
             n_windows=last - first + 1,
         )
-        for (first, last), name in zip(runs, names, strict=True)
+        for first, last, name in runs.in_order()
     ]
 
 
-def _absorption(
-    durations: list[float], names: list[str], *, min_duration_s: float, min_pause_s: float
-) -> tuple[int, int] | None:
-    """The shortest run under its minimum that has a neighbour to go to, and that
-    neighbour (the longer one when both qualify, the earlier on a tie); ``None`` when no
-    run needs to or can go. Speech (an emotion or ``uncertain``) goes only into speech: a
-    short utterance between two pauses stays, it never becomes silence; a short pause
-    goes into either neighbour."""
-    best: tuple[float, int, int] | None = None
-    for i, (duration, name) in enumerate(zip(durations, names, strict=True)):
-        pause = name == NO_SPEECH
-        if duration >= (min_pause_s if pause else min_duration_s):
-            continue
-        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(names)]
-        if not pause:
-            neighbours = [j for j in neighbours if names[j] != NO_SPEECH]
+class _Runs:
+    """Runs of one label over windows, as a doubly linked list (run ``r``: windows
+    ``first[r]..last[r]``, label ``name[r]``), with a heap of runs under their minimum."""
+
+    def __init__(
+        self, spans: np.ndarray, labels: np.ndarray, *, min_duration_s: float, min_pause_s: float
+    ) -> None:
+        self.spans = spans
+        self.min_duration_s = min_duration_s
+        self.min_pause_s = min_pause_s
+        self.first: list[int] = []
+        self.last: list[int] = []
+        self.name: list[str] = []
+        for i in range(len(labels)):
+            if self.name and labels[i] == labels[self.last[-1]]:
+                self.last[-1] = i
+            else:
+                self.first.append(i)
+                self.last.append(i)
+                self.name.append(str(labels[i]))
+        n = len(self.first)
+        self.prev = [r - 1 for r in range(n)]
+        self.next = [r + 1 if r + 1 < n else -1 for r in range(n)]
+        self.alive = [True] * n
+        self.version = [0] * n
+        self.heap: list[tuple[float, int, int, int]] = []
+        for r in range(n):
+            self._offer(r)
+
+    def duration(self, r: int) -> float:
+        return float(self.spans[self.last[r], 1] - self.spans[self.first[r], 0])
+
+    def _offer(self, r: int) -> None:
+        """Queue run ``r`` (again) when it is under its minimum; older entries go stale."""
+        self.version[r] += 1
+        minimum = self.min_pause_s if self.name[r] == NO_SPEECH else self.min_duration_s
+        duration = self.duration(r)
+        if duration < minimum:
+            heapq.heappush(self.heap, (duration, self.first[r], r, self.version[r]))
+
+    def _target(self, r: int) -> int | None:
+        """The neighbour run ``r`` may go into: speech only into speech, a pause into
+        either; the longer one, the earlier on a tie; ``None`` when there is none."""
+        neighbours = [j for j in (self.prev[r], self.next[r]) if j >= 0]
+        if self.name[r] != NO_SPEECH:
+            neighbours = [j for j in neighbours if self.name[j] != NO_SPEECH]
         if not neighbours:
-            continue
-        target = max(neighbours, key=lambda j: (durations[j], -j))
-        if best is None or duration < best[0]:
-            best = (duration, i, target)
-    return None if best is None else (best[1], best[2])
+            return None
+        return max(neighbours, key=lambda j: (self.duration(j), -self.first[j]))
+
+    def absorb_short(self) -> None:
+        while self.heap:
+            _, _, r, version = heapq.heappop(self.heap)
+            if not self.alive[r] or version != self.version[r]:
+                continue
+            target = self._target(r)
+            if target is None:
+                continue  # queued again if a neighbour changes
+            low, high = (r, target) if self.first[r] < self.first[target] else (target, r)
+            self.name[low] = self.name[target]
+            self._drop(low, high)
+            for side in (self.prev[low], self.next[low]):
+                if side >= 0 and self.name[side] == self.name[low]:
+                    low = self._drop(*sorted((low, side), key=lambda j: self.first[j]))
+            for changed in (self.prev[low], low, self.next[low]):
+                if changed >= 0:
+                    self._offer(changed)
+
+    def _drop(self, low: int, high: int) -> int:
+        """Join run ``high`` into ``low``, the run before it; returns ``low``."""
+        self.last[low] = self.last[high]
+        self.alive[high] = False
+        self.next[low] = self.next[high]
+        if self.next[high] >= 0:
+            self.prev[self.next[high]] = low
+        return low
+
+    def in_order(self) -> list[tuple[int, int, str]]:
+        out: list[tuple[int, int, str]] = []
+        r = 0 if self.first else -1
+        while r >= 0:
+            out.append((self.first[r], self.last[r], self.name[r]))
+            r = self.next[r]
+        return out
 
 
 def profile(

@@ -149,3 +149,68 @@ def test_a_short_utterance_between_pauses_stays_speech() -> None:
         min_pause_s=1.0,
     )
     assert [s.label for s in lone] == ["no_speech", "sad", "no_speech"]
+
+
+def _merge_by_rescanning(
+    spans: np.ndarray, labels: np.ndarray, *, min_duration_s: float, min_pause_s: float
+) -> list[tuple[int, int, str]]:
+    """The definition of :func:`merge_segments`'s order, O(n²): rescan every run for the
+    shortest one under its minimum that may go somewhere, absorb it, join equal neighbours."""
+    runs: list[list[int]] = []
+    for i in range(len(labels)):
+        if runs and labels[i] == labels[runs[-1][1]]:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    names = [str(labels[first]) for first, _ in runs]
+    while True:
+        durations = [spans[last, 1] - spans[first, 0] for first, last in runs]
+        best = None
+        for i, (duration, name) in enumerate(zip(durations, names, strict=True)):
+            pause = name == "no_speech"
+            if duration >= (min_pause_s if pause else min_duration_s):
+                continue
+            near = [j for j in (i - 1, i + 1) if 0 <= j < len(names) and (pause or names[j] != "no_speech")]
+            if near and (best is None or duration < best[0]):
+                best = (duration, i, max(near, key=lambda j: (durations[j], -j)))
+        if best is None:
+            return [(first, last, name) for (first, last), name in zip(runs, names, strict=True)]
+        _, shortest, target = best
+        low, high = sorted((shortest, target))
+        runs[low], names[low] = [runs[low][0], runs[high][1]], names[target]
+        del runs[high], names[high]
+        joined: list[list[int]] = []
+        joined_names: list[str] = []
+        for run, name in zip(runs, names, strict=True):
+            if joined_names and joined_names[-1] == name:
+                joined[-1][1] = run[1]
+            else:
+                joined.append(list(run))
+                joined_names.append(name)
+        runs, names = joined, joined_names
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n_samples=st.integers(min_value=16_000, max_value=16_000 * 120),
+    seed=st.integers(min_value=0, max_value=10_000),
+    minima=st.sampled_from([(0.0, 0.0), (2.0, 1.0), (2.0, 2.0), (4.0, 1.0), (3.0, 5.0)]),
+    n_labels=st.sampled_from([2, 3, 10]),
+)
+def test_merge_segments_follows_the_rescanning_definition(
+    n_samples: int, seed: int, minima: tuple[float, float], n_labels: int
+) -> None:
+    spans = spans_for(n_samples)
+    rng = np.random.default_rng(seed)
+    pool = ["no_speech", "uncertain", *EMOTIONS][:n_labels]
+    # Runs of geometric length, like smoothed labels, so absorptions chain.
+    labels = np.repeat(rng.choice(pool, size=len(spans)), rng.geometric(0.5, size=len(spans)))[: len(spans)]
+    min_duration_s, min_pause_s = minima
+    got = merge_segments(
+        spans, labels, rng.random(len(spans)), min_duration_s=min_duration_s, min_pause_s=min_pause_s
+    )
+    want = _merge_by_rescanning(spans, labels, min_duration_s=min_duration_s, min_pause_s=min_pause_s)
+    assert [(s.start_s, s.end_s, s.label) for s in got] == [
+        (float(spans[first, 0]), float(spans[last, 1]), name) for first, last, name in want
+    ]
+    assert [s.n_windows for s in got] == [last - first + 1 for first, last, _ in want]
