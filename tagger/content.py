@@ -24,6 +24,7 @@ from tagger.features import (
     level_floor_db,
     loud_level_db,
     masked_quantile,
+    valid_frames,
 )
 
 __all__ = [
@@ -188,7 +189,7 @@ def audible_s(
     frames (the first ``n_valid[w]`` of ``frames`` ``(n_windows, n_frames, n_frame_features)``)
     stay at or above :func:`tagger.features.level_floor_db` (``config.level_range_db``
     below the window's loud level, ``config.min_level_db`` dBFS at the least)."""
-    valid = _valid_mask(frames, n_valid)
+    valid = valid_frames(frames, n_valid)
     level = frames[:, :, FrameColumns(features).rms_db]
     floor = level_floor_db(level, valid, range_db=config.level_range_db, guard_db=config.min_level_db)
     frame_s = features.hop_length / features.sample_rate
@@ -232,7 +233,7 @@ def content_features(
         raise ParameterError(f"frames must be (n_windows, frames, features), got {frames.shape}")
     cols = FrameColumns(features)
     n_windows, n_frames, _ = frames.shape
-    valid = _valid_mask(frames, n_valid)
+    valid = valid_frames(frames, n_valid)
     n_valid_f = np.maximum(valid.sum(axis=1), 1).astype(np.float64)
     level = frames[:, :, cols.rms_db].astype(np.float64)
     loud = loud_level_db(level, valid)
@@ -372,12 +373,6 @@ def _sliding_extreme(values: np.ndarray, span: int, extreme: np.ufunc) -> np.nda
         width *= 2
     combined: np.ndarray = extreme(result[:, :n_out], result[:, span - width : span - width + n_out])
     return combined
-
-
-def _valid_mask(frames: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
-    n_frames = frames.shape[1]
-    mask: np.ndarray = np.arange(n_frames)[None, :] < np.asarray(n_valid)[:, None]
-    return mask
 
 
 def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:

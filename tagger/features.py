@@ -35,6 +35,7 @@ __all__ = [
     "mfcc_from_logmel",
     "power_to_db",
     "silence_frame",
+    "valid_frames",
     "window_feature_names",
 ]
 
@@ -481,6 +482,13 @@ def masked_quantile(values: np.ndarray, mask: np.ndarray, q: float) -> np.ndarra
     picked = ordered[np.arange(values.shape[0]), rank]
     result: np.ndarray = np.where(counts > 0, picked, 0.0)
     return result
+
+
+def valid_frames(frames: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
+    """``(n_windows, n_frames)`` bool: the first ``n_valid[w]`` frames of each window of
+    ``frames`` ``(n_windows, n_frames, ...)``, the ones that hold audio (the rest pad)."""
+    mask: np.ndarray = np.arange(frames.shape[1])[None, :] < np.asarray(n_valid)[:, None]
+    return mask
 
 
 def level_floor_db(

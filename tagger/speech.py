@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tagger.errors import ConfigError
-from tagger.features import FeatureConfig, FrameColumns, level_floor_db
+from tagger.features import FeatureConfig, FrameColumns, level_floor_db, valid_frames
 
 __all__ = [
     "SpeechConfig",
@@ -83,8 +83,7 @@ def speech_evidence(
     of which the first ``n_valid[w]`` frames of window ``w`` hold audio; ``voiced``: their
     :func:`voiced_frames` when already computed."""
     cols = FrameColumns(features)
-    n_frames = frames.shape[1]
-    valid = np.arange(n_frames)[None, :] < np.asarray(n_valid)[:, None]
+    valid = valid_frames(frames, n_valid)
     level = frames[:, :, cols.rms_db]
     semitones = 12.0 * np.log2(np.maximum(frames[:, :, cols.f0], 1.0))
     if voiced is None:
@@ -120,8 +119,7 @@ def voiced_frames(
     up isolated autocorrelation peaks at random lags; voices glide).
     Padded frames past ``n_valid`` are never voiced."""
     cols = FrameColumns(features)
-    n_frames = frames.shape[1]
-    valid = np.arange(n_frames)[None, :] < np.asarray(n_valid)[:, None]
+    valid = valid_frames(frames, n_valid)
     level = frames[:, :, cols.rms_db]
     floor = level_floor_db(level, valid, range_db=config.level_range_db, guard_db=config.min_level_db)
     voiced = (
@@ -160,8 +158,7 @@ def foreground_frames(
     all that is left, and it is not foreground. Over room tone the floor is far below any
     voice, so clean speech keeps all its voiced frames."""
     cols = FrameColumns(features)
-    n_frames = frames.shape[1]
-    valid = np.arange(n_frames)[None, :] < np.asarray(n_valid)[:, None]
+    valid = valid_frames(frames, n_valid)
     level = frames[:, :, cols.rms_db].astype(np.float64)
     floor = _masked_percentiles(level, valid, (config.floor_percentile,))[0]
     foreground: np.ndarray = np.asarray(voiced, dtype=bool) & (
