@@ -229,9 +229,11 @@ class _Runs:
             low, high = (r, target) if self.first[r] < self.first[target] else (target, r)
             self.name[low] = self.name[target]
             self._drop(low, high)
-            for side in (self.prev[low], self.next[low]):
-                if side >= 0 and self.name[side] == self.name[low]:
-                    low = self._drop(*sorted((low, side), key=lambda j: self.first[j]))
+            before, after = self.prev[low], self.next[low]
+            if before >= 0 and self.name[before] == self.name[low]:
+                low = self._drop(before, low)
+            if after >= 0 and self.name[after] == self.name[low]:
+                low = self._drop(low, after)
             for changed in (self.prev[low], low, self.next[low]):
                 if changed >= 0:
                     self._offer(changed)
@@ -247,7 +249,7 @@ class _Runs:
 
     def in_order(self) -> list[tuple[int, int, str]]:
         out: list[tuple[int, int, str]] = []
-        r = 0 if self.first else -1
+        r = 0 if self.first else -1  # run 0 is never dropped: a join keeps the earlier run
         while r >= 0:
             out.append((self.first[r], self.last[r], self.name[r]))
             r = self.next[r]

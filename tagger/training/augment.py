@@ -60,14 +60,13 @@ def augment_logmel(
     (digital silence, or the level-free input's floor) keep their value under gain and
     colouring."""
     n, n_frames, _ = x.shape
-    floor = floor_db
     shifts = rng.integers(-n_frames // 6, n_frames // 6 + 1, size=n)
     index = (np.arange(n_frames)[None, :] - shifts[:, None]) % n_frames
     out = np.take_along_axis(x, index[:, :, None], axis=1)
     mel = out[:, :, :n_mels]
     if gain_db > 0:
         gain = rng.uniform(-gain_db, gain_db, size=(n, 1, 1)).astype(np.float32)
-        mel = np.where(mel > floor + 1e-3, mel + gain, mel)
+        mel = np.where(mel > floor_db + 1e-3, mel + gain, mel)
     noisy = np.flatnonzero(rng.random(n) < 0.5)
     if noisy.size:
         peak = mel[noisy].max(axis=(1, 2))
@@ -95,8 +94,8 @@ def augment_logmel(
         coloured = np.flatnonzero(rng.random(n) < 0.5)
         curves = channel_curves(coloured.size, rng, n_bands=n_mels, max_db=eq_db)
         sub = out[coloured, :, :n_mels]
-        shifted = np.maximum(sub + curves[:, None, :], floor)
-        out[coloured, :, :n_mels] = np.where(sub > floor + 1e-3, shifted, sub)
+        shifted = np.maximum(sub + curves[:, None, :], floor_db)
+        out[coloured, :, :n_mels] = np.where(sub > floor_db + 1e-3, shifted, sub)
     return out.astype(np.float32, copy=False)
 
 
