@@ -36,7 +36,8 @@ def naive_tag_file(
     n_windows = 0
     pad_row = silence_frame(features)
     per_window = window.frames_per_window
-    config = frontend_for(classifier, FrontEndConfig(window=window, features=features))
+    # the feature gate: the scene network needs the track, not one window at a time
+    config = frontend_for(classifier, FrontEndConfig(window=window, features=features, gate="features"))
     for stream in info.audio_streams:
         samples = np.concatenate(list(stream_audio(path, track=stream.track, info=info)))
         for k, (start, end) in enumerate(window_bounds(samples.size, config=window)):

@@ -11,6 +11,7 @@ depend on how the track was chunked. Windows then *aggregate* frame rows
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = [
     "SILENCE_DB",
     "FeatureConfig",
     "FrameFeaturizer",
+    "FrameStream",
     "aggregate_windows",
     "frame_feature_names",
     "frame_features",
@@ -49,7 +51,7 @@ arithmetic is scale-free); at -100 dB speech 30 dB down lost them (issue #14). N
 at -160 dB, digital silence inside a clip dragged the window aggregates (log-mel means,
 MFCCs) so far that the small aggregate models learnt worse."""
 _FRAMES_PER_PASS = 256
-"""Frames analysed together, in passes aligned to the track (see FrameFeaturizer._emit).
+"""Frames analysed together, in passes aligned to the track (see FrameStream._emit).
 
 Pass ``k`` always holds frames ``k*256 .. k*256+255`` of the track at rows ``0..255`` of a
 ``(256, frame_length)`` matrix (frames not yet or no longer available are zero rows), so
@@ -136,19 +138,30 @@ class FrameColumns:
         self.n_columns = len(names)
 
 
-class FrameFeaturizer:
-    """Streaming frame features: push chunks of samples, get frame rows back.
+class FrameStream:
+    """Streaming frames: push chunks of samples, get one analysed row per frame back.
 
-    ``push(chunk)`` returns shape ``(n_new_frames, n_frame_features)`` float32 for
-    every frame whose span is complete; :meth:`finish` returns the rest (frames
-    centred before the track end, zero-padded). Memory: one chunk plus a frame.
+    Frame ``i`` is centred on sample ``i * hop_length`` and spans ``frame_length``
+    samples (zeros before the track start and after its end). ``analyse`` maps a
+    ``(_FRAMES_PER_PASS, frame_length)`` float32 block of frames to
+    ``(_FRAMES_PER_PASS, n_columns)`` rows; it always gets that fixed shape, frame ``i``
+    at row ``i % _FRAMES_PER_PASS`` (see :data:`_FRAMES_PER_PASS`), on one BLAS thread.
+    ``push(chunk)`` returns ``(n_new_frames, n_columns)`` for every frame whose span is
+    complete; :meth:`finish` returns the rest. Memory: one chunk plus a frame.
     """
 
-    def __init__(self, config: FeatureConfig = FeatureConfig()) -> None:
-        self.config = config
-        half = config.frame_length // 2
+    def __init__(
+        self,
+        *,
+        frame_length: int,
+        hop_length: int,
+        n_columns: int,
+        analyse: Callable[[np.ndarray], np.ndarray],
+    ) -> None:
+        self.frame_length, self.hop_length, self.n_columns = frame_length, hop_length, n_columns
+        self._analyse = analyse
         # Leading zeros make frame 0 centred on sample 0.
-        self._buffer = np.zeros(half, dtype=np.float32)
+        self._buffer = np.zeros(frame_length // 2, dtype=np.float32)
         self._next_frame = 0
         self._n_samples = 0
         self._finished = False
@@ -169,38 +182,49 @@ class FrameFeaturizer:
     def finish(self) -> np.ndarray:
         """Frames left at the end of the track (centred before its last sample)."""
         self._finished = True
-        half = self.config.frame_length // 2
+        half = self.frame_length // 2
         self._buffer = np.concatenate([self._buffer, np.zeros(half, dtype=np.float32)])
-        n_total = -(-self._n_samples // self.config.hop_length)  # ceil
+        n_total = -(-self._n_samples // self.hop_length)  # ceil
         return self._emit(available=None, n_total=n_total)
 
     def _emit(self, *, available: int | None, n_total: int | None = None) -> np.ndarray:
-        cfg = self.config
-        half = cfg.frame_length // 2
+        half, hop = self.frame_length // 2, self.hop_length
         if available is not None:
             # Frame i is complete when sample i*hop + half has arrived.
-            last = (available - half) // cfg.hop_length if available >= half else -1
-            stop = last + 1
+            stop = (available - half) // hop + 1 if available >= half else 0
         else:
             assert n_total is not None
             stop = n_total
         n_new = stop - self._next_frame
         if n_new <= 0:
-            return np.empty((0, FrameColumns(cfg).n_columns), dtype=np.float32)
-        frames = sliding_window_view(self._buffer, cfg.frame_length)[:: cfg.hop_length][:n_new]
+            return np.empty((0, self.n_columns), dtype=np.float32)
+        frames = sliding_window_view(self._buffer, self.frame_length)[::hop][:n_new]
         first, size = self._next_frame, _FRAMES_PER_PASS
         passes = []
         with _BLAS.limit(limits=1, user_api="blas"):
             for start in range(first - first % size, stop, size):
                 lo, hi = max(first, start), min(stop, start + size)
-                block = np.zeros((size, cfg.frame_length), dtype=np.float32)
+                block = np.zeros((size, self.frame_length), dtype=np.float32)
                 block[lo - start : hi - start] = frames[lo - first : hi - first]
-                passes.append(_frame_features(block, cfg)[lo - start : hi - start])
-        features = np.concatenate(passes)
+                passes.append(self._analyse(block)[lo - start : hi - start])
         self._next_frame = stop
         # The buffer starts at sample (next_frame * hop - half) of the track.
-        self._buffer = self._buffer[n_new * cfg.hop_length :].copy()
-        return features
+        self._buffer = self._buffer[n_new * hop :].copy()
+        return np.concatenate(passes)
+
+
+class FrameFeaturizer(FrameStream):
+    """Streaming frame features (:func:`frame_feature_names` columns, float32): a
+    :class:`FrameStream` of :func:`_frame_features`."""
+
+    def __init__(self, config: FeatureConfig = FeatureConfig()) -> None:
+        self.config = config
+        super().__init__(
+            frame_length=config.frame_length,
+            hop_length=config.hop_length,
+            n_columns=FrameColumns(config).n_columns,
+            analyse=functools.partial(_frame_features, config=config),
+        )
 
 
 def silence_frame(config: FeatureConfig = FeatureConfig()) -> np.ndarray:
@@ -360,7 +384,7 @@ def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
     bands, magnitude moments, autocorrelation at the searched lags) is a matrix
     product, on one BLAS thread: the parallelism is the
     worker processes, and BLAS threads spinning beside ffmpeg cost more than they give
-    (the caller sets the thread limit once per chunk, see ``FrameFeaturizer._emit``,
+    (the caller sets the thread limit once per chunk, see ``FrameStream._emit``,
     which also fixes the shape: ``_FRAMES_PER_PASS`` rows).
     """
     tables = _analysis_tables(config)

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import soxr
 
+from tagger.audioset.gate import SceneConfig, SceneNet, SceneStream, combine_content, load_scene_net
+from tagger.audioset.melspec import N_MELS, SCENE_FRAME, scene_mel_power
 from tagger.constants import SAMPLE_RATE
 from tagger.content import ContentConfig, classify_content
 from tagger.errors import ConfigError, ParameterError
-from tagger.features import FeatureConfig, FrameFeaturizer, aggregate_windows, silence_frame
+from tagger.features import FeatureConfig, FrameFeaturizer, FrameStream, aggregate_windows, silence_frame
 from tagger.media import MediaInfo, stream_audio
 from tagger.speech import (
     SpeechConfig,
@@ -45,12 +47,20 @@ class FrontEndConfig:
     """Window, feature, speech and content settings in one object; ``batch_windows``
     windows per batch. ``aggregates``: compute the per-window aggregates
     (``WindowBatch.features``); a model that reads frames alone does not need them,
-    and without them ``features`` has shape ``(b, 0)``."""
+    and without them ``features`` has shape ``(b, 0)``.
+
+    ``gate``: what decides a window's content class. ``"features"``: the voicing detector
+    and the feature gate of :mod:`tagger.content`; ``"scene"``: the pretrained AudioSet
+    network alone (:mod:`tagger.audioset.gate`); ``"combined"`` (default): the network
+    where it is sure (speech, or music/singing), the feature gate where it is not
+    (``docs/speech.md`` measures the three)."""
 
     window: WindowConfig = field(default_factory=WindowConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
+    scene: SceneConfig = field(default_factory=SceneConfig)
+    gate: str = "combined"
     batch_windows: int = 64
     aggregates: bool = True
 
@@ -61,6 +71,17 @@ class FrontEndConfig:
             raise ConfigError("window frame_hop must equal features hop_length")
         if self.batch_windows <= 0:
             raise ConfigError("batch_windows must be positive")
+        if self.gate not in GATES:
+            raise ConfigError(f"gate must be one of {GATES}, got {self.gate!r}")
+        if self.gate != "features" and (self.features.sample_rate, self.features.hop_length) != (16_000, 160):
+            raise ConfigError("the scene gate needs 16 kHz audio and 10 ms frames")
+
+    @property
+    def uses_scene(self) -> bool:
+        return self.gate != "features"
+
+
+GATES = ("features", "scene", "combined")
 
 
 @dataclass(frozen=True)
@@ -75,6 +96,8 @@ class WindowBatch:
     - ``features``: ``(b, n_window_features)`` float32 (see ``window_feature_names``)
     - ``content``: ``(b,)`` str, ``speech``, ``music`` or ``other`` (see :mod:`tagger.content`)
     - ``is_speech``: ``(b,)`` bool, ``content == "speech"``
+    - ``scene_probs``: ``(b, 3)`` float32, the AudioSet network's p(speech), p(singing),
+      p(music) (:data:`tagger.audioset.gate.SCENE_CLASSES`); NaN with ``gate="features"``
     - ``voiced_s``: ``(b, window_s / hop_s)`` float32, foreground voiced seconds in each
       hop-long block of the window (:func:`tagger.speech.voiced_s_per_block` of
       :func:`tagger.speech.foreground_frames`): which stretch of a speech window holds the
@@ -91,6 +114,7 @@ class WindowBatch:
     content: np.ndarray
     is_speech: np.ndarray
     voiced_s: np.ndarray
+    scene_probs: np.ndarray
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -124,25 +148,53 @@ def analyse_chunks(
         per_hop=wcfg.frames_per_hop,
         pad_row=silence_frame(config.features),
     )
+    scene = _SceneGate(config) if config.uses_scene else None
     pending: list[Window] = []
 
+    def ready(n_samples: int | None) -> Iterator[WindowBatch]:
+        # A batch goes out once it is full and the scene network has covered its last window.
+        nonlocal pending
+        while len(pending) >= config.batch_windows or (n_samples is not None and pending):
+            batch = pending[: config.batch_windows]
+            last = batch[-1].index * wcfg.frames_per_hop + wcfg.frames_per_window
+            if scene is not None and n_samples is None and scene.stream.covered_frames < last:
+                return
+            yield make_batch(batch, n_samples=n_samples, config=config, scene=scene)
+            pending = pending[config.batch_windows :]
+
     for chunk in chunks:
-        for window in windower.push(featurizer.push(chunk)):
-            pending.append(window)
-            if len(pending) == config.batch_windows:
-                yield make_batch(pending, n_samples=None, config=config)
-                pending = []
+        pending.extend(windower.push(featurizer.push(chunk)))
+        if scene is not None:
+            scene.push(chunk)
+        yield from ready(None)
     tail_frames = featurizer.finish()
+    if scene is not None:
+        scene.finish()
     n_samples = featurizer.samples_seen
     n_windows = kept_window_count(n_samples, config=wcfg)
-    windows = [*windower.push(tail_frames), *windower.finish(n_windows=n_windows)]
-    for window in windows:
-        pending.append(window)
-        if len(pending) == config.batch_windows:
-            yield make_batch(pending, n_samples=n_samples, config=config)
-            pending = []
-    if pending:
-        yield make_batch(pending, n_samples=n_samples, config=config)
+    pending.extend([*windower.push(tail_frames), *windower.finish(n_windows=n_windows)])
+    yield from ready(n_samples)
+
+
+class _SceneGate:
+    """The scene network's stream over one track: mel rows of each chunk into the trunk."""
+
+    def __init__(self, config: FrontEndConfig) -> None:
+        self.net: SceneNet = load_scene_net()
+        self.mel = FrameStream(
+            frame_length=SCENE_FRAME,
+            hop_length=config.features.hop_length,
+            n_columns=N_MELS,
+            analyse=scene_mel_power,
+        )
+        self.stream = SceneStream(self.net.trunk, config.scene)
+
+    def push(self, chunk: np.ndarray) -> None:
+        self.stream.push(self.mel.push(chunk))
+
+    def finish(self) -> None:
+        self.stream.push(self.mel.finish())
+        self.stream.finish()
 
 
 def analyse_signal(
@@ -211,13 +263,18 @@ def analyse_file(
     yield from analyse_chunks(chunks, config=config)
 
 
-def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEndConfig) -> WindowBatch:
+def make_batch(
+    windows: list[Window], *, n_samples: int | None, config: FrontEndConfig, scene: _SceneGate | None = None
+) -> WindowBatch:
     """One :class:`WindowBatch` from consecutive ``windows``: their frame features,
-    aggregates and content classes; ``n_samples`` is the track length when known.
+    aggregates and content classes; ``n_samples`` is the track length when known;
+    ``scene`` the track's scene network stream (needed unless ``config.gate`` is
+    ``"features"``), which has covered these windows.
 
-    A window is speech when the voicing detector (:func:`tagger.speech.detect_speech`)
-    finds voice in it *and* the content gate (:func:`tagger.content.classify_content`)
-    calls it speech rather than music or other sound."""
+    The feature gate calls a window speech when the voicing detector
+    (:func:`tagger.speech.detect_speech`) finds voice in it *and* the content gate
+    (:func:`tagger.content.classify_content`) calls it speech rather than music or other
+    sound; ``config.gate`` says how the scene network's call combines with it."""
     wcfg = config.window
     index = np.array([w.index for w in windows], dtype=np.int64)
     n_valid = np.array([w.n_valid for w in windows], dtype=np.int64)
@@ -234,6 +291,14 @@ def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEnd
     content = classify_content(
         frames, n_valid, features=config.features, config=config.content, voiced=voiced
     )
+    scene_probs = np.full((len(windows), 3), np.nan, dtype=np.float32)
+    if config.uses_scene:
+        if scene is None:
+            raise ConfigError(f"gate {config.gate!r} needs the track's scene stream")
+        first = index * wcfg.frames_per_hop
+        scene_probs = scene.stream.window_probabilities(scene.net, first, first + n_valid)
+        content = combine_content(content, scene_probs, gate=config.gate, config=config.scene)
+        scene.stream.forget_before(int(first[-1]) + wcfg.frames_per_hop)
     return WindowBatch(
         index=index,
         start_s=starts / rate,
@@ -247,6 +312,7 @@ def make_batch(windows: list[Window], *, n_samples: int | None, config: FrontEnd
         ),
         content=content,
         is_speech=content == "speech",
+        scene_probs=scene_probs,
         voiced_s=voiced_s_per_block(
             foreground_frames(frames, n_valid, voiced_rows, features=config.features, config=config.speech),
             frames_per_block=wcfg.frames_per_hop,

@@ -41,22 +41,25 @@ class LiteRTForward:
             raise ModelError(f"{self.path}: expected one input and one output tensor")
         self._input = int(inputs[0]["index"])
         self._output = int(outputs[0]["index"])
-        self.input_shape: tuple[int, ...] = tuple(int(d) for d in inputs[0]["shape"][1:])
+        # -1 marks a dimension the model takes at any size (e.g. time): resized per call
+        self.input_shape: tuple[int, ...] = tuple(int(d) for d in inputs[0]["shape_signature"][1:])
         self.output_shape: tuple[int, ...] = tuple(int(d) for d in outputs[0]["shape"][1:])
-        self._batch = -1
+        self._shape: tuple[int, ...] = ()
         self._lock = threading.Lock()
         with native_stderr_silenced():  # LiteRT announces its XNNPACK delegate on the first allocation
             self._interpreter.allocate_tensors()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(x, dtype=np.float32)
-        if batch.shape[1:] != self.input_shape:
+        if len(batch.shape) != len(self.input_shape) + 1 or any(
+            want not in (-1, got) for want, got in zip(self.input_shape, batch.shape[1:], strict=False)
+        ):
             raise ModelError(f"input shape {batch.shape[1:]} != LiteRT model's {self.input_shape}")
         with self._lock:
-            if batch.shape[0] != self._batch:
+            if batch.shape != self._shape:
                 self._interpreter.resize_tensor_input(self._input, list(batch.shape), strict=False)
                 self._interpreter.allocate_tensors()
-                self._batch = batch.shape[0]
+                self._shape = batch.shape
             self._interpreter.set_tensor(self._input, batch)
             self._interpreter.invoke()
             return np.array(self._interpreter.get_tensor(self._output), dtype=np.float32)

@@ -20,7 +20,7 @@ from tagger.content import (
     load_content_gate,
 )
 from tagger.errors import ModelError, ParameterError
-from tagger.frontend import analyse_signal
+from tagger.frontend import FrontEndConfig, analyse_signal
 from tagger.testing import signals
 from tests.fixtures.media import CORPUS
 
@@ -33,7 +33,7 @@ OTHER: dict[str, Callable[[], np.ndarray]] = {
 
 
 def windows(y: np.ndarray):  # type: ignore[no-untyped-def]
-    batch = analyse_signal(y)
+    batch = analyse_signal(y, config=FrontEndConfig(gate="features"))  # this module tests the feature gate
     assert batch is not None
     return batch
 

@@ -1,0 +1,261 @@
+"""Speech / music / other per window from the pretrained AudioSet network (LiteRT, no TensorFlow).
+
+The network's trunk (:func:`tagger.audioset.network.build_mn04`, exported to
+``tagger/models/scene.tflite``) runs once over each stretch of a track, never per
+window: :class:`SceneStream` cuts the track's mel frames into segments of
+``segment_frames`` aligned to the track (segment ``k`` covers frames
+``k*S .. (k+1)*S - 1``), each read with ``context_frames`` either side, and keeps the
+feature map's steps of the segment's own frames (a step is 32 frames, 320 ms), averaged
+over frequency. A window's embedding is the mean of the steps centred in it, and the
+network's own classifier head (NumPy, ``scene_head.npz``) turns it into AudioSet
+probabilities. Segments sit at fixed track positions, so the result does not depend
+on how the track was chunked or batched.
+
+Loudness: each segment's input is scaled so that its loud level (95th percentile of its
+frames' power) sits at ``target_db``, within ``max_gain_db`` either way (a quiet track
+gets the input a loud one gets; digital near-silence is not blown up into hiss).
+
+Decision (:func:`decide_scene`): ``speech`` when ``p(Speech) >= speech_threshold``
+(0.3: AudioSet's labels are multi-label, so speech over a music bed keeps a high
+p(Speech) beside p(Music); a rule that also demanded p(Speech) >= p(Music) / 2 lost
+speech over music at no gain on songs); ``music`` when ``p(Music)`` or ``p(Singing)``
+reaches ``music_threshold``; else ``other``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tagger.audioset.melspec import MEL_FLOOR, N_MELS, network_input
+from tagger.errors import ConfigError, ModelError, ParameterError, UsageError
+
+__all__ = [
+    "AUDIOSET_INDEX",
+    "DEFAULT_SCENE_PATH",
+    "SCENE_CLASSES",
+    "STEP_FRAMES",
+    "SceneConfig",
+    "SceneNet",
+    "SceneStream",
+    "combine_content",
+    "decide_scene",
+    "load_scene_net",
+]
+
+DEFAULT_SCENE_PATH = Path(__file__).resolve().parents[1] / "models" / "scene.tflite"
+STEP_FRAMES = 32  # frames per step of the feature map (five stride-2 layers)
+EMBEDDING = 384
+SCENE_CLASSES = ("speech", "singing", "music")
+AUDIOSET_INDEX = {"speech": 0, "singing": 27, "music": 137}  # rows of class_labels_indices.csv
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """Segmenting, loudness and decision settings (frames of 10 ms, dB of mel power).
+
+    The thresholds were chosen on fold 1 of the corpora (speakers, noise recordings)
+    and scored on fold 2 (``python -m benchmarks.scene_gate``, ``docs/speech.md``)."""
+
+    segment_frames: int = 1024
+    context_frames: int = 128
+    target_db: float = 20.0  # dB of mel power: speech at -20 dBFS active RMS reads 18-23
+    max_gain_db: float = 60.0  # speech down to ~-80 dBFS is lifted; digital silence is not
+    speech_threshold: float = 0.3
+    music_threshold: float = 0.5
+    speech_floor: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("segment_frames", "context_frames"):
+            value = getattr(self, name)
+            if value <= 0 or value % STEP_FRAMES:
+                raise ConfigError(f"{name} must be a positive multiple of {STEP_FRAMES}, got {value}")
+        if self.max_gain_db < 0:
+            raise ConfigError("max_gain_db must be >= 0")
+
+
+class SceneNet:
+    """The shipped trunk (LiteRT) and head (NumPy).
+
+    ``trunk(x (n, 128, T, 1)) -> (n, T/32, 384)`` (``T`` any multiple of 32): steps
+    averaged over frequency; ``probabilities(embedding (n, 384)) -> (n, 3)`` for
+    :data:`SCENE_CLASSES`."""
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_SCENE_PATH) -> None:
+        from tagger.litert import LiteRTForward
+
+        self.path = Path(path)
+        self._trunk = LiteRTForward(self.path)
+        head_path = self.path.with_name(self.path.stem + "_head.npz")
+        try:
+            with np.load(head_path) as head:
+                self._w1, self._b1 = head["w1"], head["b1"]
+                self._w2, self._b2 = head["w2"], head["b2"]
+        except (OSError, KeyError, ValueError) as exc:
+            raise ModelError(f"cannot read the scene head {head_path}: {exc}") from exc
+        if self._trunk.input_shape[0] != N_MELS or self._trunk.output_shape[-1] != EMBEDDING:
+            raise ModelError(
+                f"{self.path}: unexpected shapes {self._trunk.input_shape} -> {self._trunk.output_shape}"
+            )
+
+    def trunk(self, x: np.ndarray) -> np.ndarray:
+        return self._trunk(x)
+
+    def probabilities(self, embedding: np.ndarray) -> np.ndarray:
+        hidden = embedding @ self._w1 + self._b1
+        hidden = hidden * np.clip(hidden + 3.0, 0.0, 6.0) / 6.0  # hard-swish
+        logits = hidden @ self._w2 + self._b2
+        out: np.ndarray = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        return out
+
+
+@functools.cache
+def load_scene_net(path: str | None = None) -> SceneNet:
+    """The scene network, loaded once per process."""
+    return SceneNet(path or DEFAULT_SCENE_PATH)
+
+
+@dataclass
+class SceneStream:
+    """Streaming trunk over a track's mel-power rows (:func:`scene_mel_power`, one per
+    10 ms frame); :meth:`window_probabilities` pools the steps of a span of frames."""
+
+    trunk: Callable[[np.ndarray], np.ndarray]
+    config: SceneConfig = field(default_factory=SceneConfig)
+
+    def __post_init__(self) -> None:
+        self._rows = np.zeros((0, N_MELS), dtype=np.float32)  # rows from track frame _first_row on
+        self._first_row = 0
+        self._steps = np.zeros((0, EMBEDDING), dtype=np.float32)
+        self._first_step = 0  # step index of self._steps[0]
+        self._done_frames = 0  # frames whose steps are final
+        self._finished = False
+
+    @property
+    def covered_frames(self) -> int:
+        """Frames ``[0, covered_frames)`` of the track have their steps."""
+        return self._done_frames
+
+    def push(self, rows: np.ndarray) -> None:
+        """Add the next mel-power rows ``(n, 128)``; run every segment now complete."""
+        if self._finished:
+            raise UsageError("push() after finish()")
+        rows = np.asarray(rows, dtype=np.float32).reshape(-1, N_MELS)
+        self._rows = np.concatenate([self._rows, rows])
+        self._run(final=False)
+
+    def finish(self) -> None:
+        """The track has ended: run the last segment."""
+        self._finished = True
+        self._run(final=True)
+
+    def _run(self, *, final: bool) -> None:
+        """Run each segment whose right context has arrived (every one left, at the end).
+
+        The trunk reads only track frames: at the track's start and end a segment has
+        less context, and its length is made a multiple of 32 by mirroring its last frames
+        (< 32), never by padding with silence, which the network's global
+        squeeze-excitation averages would mistake for content (a 4 s dog bark padded to
+        12.8 s with silence read as speech)."""
+        s, c = self.config.segment_frames, self.config.context_frames
+        end_of_track = self._first_row + len(self._rows)
+        while self._done_frames < end_of_track and (final or end_of_track >= self._done_frames + s + c):
+            start = self._done_frames
+            lo, hi = max(start - c, 0), min(start + s + c, end_of_track)
+            segment = self._rows[lo - self._first_row : hi - self._first_row]
+            short = -len(segment) % STEP_FRAMES
+            if short:
+                segment = np.pad(
+                    segment, ((0, short), (0, 0)), mode="reflect" if len(segment) > short else "wrap"
+                )
+            x = network_input(segment, gain=_gain(segment, self.config)).T[None, :, :, None]
+            steps = self.trunk(x)[0]  # (len / 32, 384)
+            skip = (start - lo) // STEP_FRAMES
+            own = -(-min(s, end_of_track - start) // STEP_FRAMES)
+            self._steps = np.concatenate([self._steps, steps[skip : skip + own]])
+            self._done_frames = min(start + s, end_of_track) if final else start + s
+        # Rows before the next segment's left context are no longer needed.
+        drop = max(0, self._done_frames - c - self._first_row)
+        self._rows = self._rows[drop:]
+        self._first_row += drop
+
+    def window_probabilities(self, net: SceneNet, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """``(n, 3)`` probabilities of :data:`SCENE_CLASSES` for the frame spans
+        ``[starts, ends)`` (each within :attr:`covered_frames`): the network's head on
+        the mean of the steps centred in the span (the nearest step if none is)."""
+        starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+        if len(starts) and (ends.max() > self._done_frames or starts.min() < self._first_step * STEP_FRAMES):
+            raise ParameterError("span outside the frames this stream holds")
+        first = -(-starts // STEP_FRAMES)  # step j is centred on frame 32 j
+        last = np.maximum(first, -(-ends // STEP_FRAMES) - 1)
+        cum = np.concatenate([np.zeros((1, EMBEDDING)), np.cumsum(self._steps, axis=0, dtype=np.float64)])
+        lo = np.clip(first - self._first_step, 0, len(self._steps) - 1)
+        hi = np.clip(last - self._first_step, lo, len(self._steps) - 1) + 1
+        embedding = ((cum[hi] - cum[lo]) / (hi - lo)[:, None]).astype(np.float32)
+        return net.probabilities(embedding)
+
+    def forget_before(self, frame: int) -> None:
+        """Drop the steps centred before ``frame``: no later span starts there."""
+        step = frame // STEP_FRAMES
+        if step > self._first_step:
+            cut = min(step - self._first_step, len(self._steps))
+            self._steps = self._steps[cut:]
+            self._first_step += cut
+
+
+def _gain(segment: np.ndarray, config: SceneConfig) -> float:
+    """Power gain that puts the segment's loud level (95th percentile of its frames'
+    power, dB) at ``config.target_db``, within ``max_gain_db`` either way."""
+    power = segment.sum(axis=1)
+    level_db = 10.0 * np.log10(max(float(np.percentile(power, 95)), MEL_FLOOR * 1e-3))
+    gain_db = float(np.clip(config.target_db - level_db, -config.max_gain_db, config.max_gain_db))
+    return float(10.0 ** (gain_db / 10.0))
+
+
+def decide_scene(probs: np.ndarray, *, config: SceneConfig = SceneConfig()) -> np.ndarray:
+    """Content class per window from ``probs`` ``(n, 3)`` (:data:`SCENE_CLASSES`):
+    ``(n,)`` str ``speech`` / ``music`` / ``other``."""
+    speech, singing, music = probs[:, 0], probs[:, 1], probs[:, 2]
+    is_speech = speech >= config.speech_threshold
+    is_music = ~is_speech & (np.maximum(music, singing) >= config.music_threshold)
+    return np.where(is_speech, "speech", np.where(is_music, "music", "other"))
+
+
+def combine_content(
+    features: np.ndarray, probs: np.ndarray, *, gate: str, config: SceneConfig = SceneConfig()
+) -> np.ndarray:
+    """The content class per window of a front-end ``gate`` from the feature gate's
+    classes ``features`` (``(n,)`` str) and the network's ``probs`` ``(n, 3)``.
+
+    ``"scene"``: :func:`decide_scene`. ``"combined"``: the network's class where it is
+    sure (speech, or music/singing); where it is not, the feature gate's, except that a
+    window the network gives less than ``speech_floor`` p(Speech) is not speech
+    (``other``). ``"features"``: the feature gate's."""
+    if gate == "features":
+        return features
+    scene = decide_scene(probs, config=config)
+    if gate == "scene":
+        return scene
+    unsure = scene == "other"
+    vetoed = (features == "speech") & (probs[:, 0] < config.speech_floor)
+    return np.where(unsure, np.where(vetoed, "other", features), scene)
+
+
+def write_head(weights: dict[str, np.ndarray], path: Path) -> None:
+    """The classifier head's arrays for :class:`SceneNet`: the 384 -> 512 layer and the
+    rows of :data:`SCENE_CLASSES` of the 512 -> 527 layer."""
+    rows = [AUDIOSET_INDEX[name] for name in SCENE_CLASSES]
+    np.savez(
+        path,
+        w1=weights["classifier.2.weight"].T.astype(np.float32),
+        b1=weights["classifier.2.bias"].astype(np.float32),
+        w2=weights["classifier.5.weight"][rows].T.astype(np.float32),
+        b2=weights["classifier.5.bias"][rows].astype(np.float32),
+        classes=np.array(json.dumps(SCENE_CLASSES)),
+    )

@@ -1,0 +1,118 @@
+"""The scene gate: the trunk once per segment, pooled per window, level-free, chunking-free."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tagger.audioset.gate import (
+    STEP_FRAMES,
+    SceneConfig,
+    SceneStream,
+    combine_content,
+    decide_scene,
+    load_scene_net,
+)
+from tagger.audioset.melspec import scene_mel_power
+from tagger.errors import ConfigError
+from tagger.features import FrameStream
+from tagger.frontend import FrontEndConfig, analyse_signal
+from tagger.testing import signals
+
+DEMO = Path(__file__).resolve().parents[3] / "tagger" / "demo" / "clips"
+
+
+@pytest.fixture(scope="module")
+def speech() -> np.ndarray:
+    """Real speech (the eight demo RAVDESS clips back to back), peak 0.09: x10 does not clip."""
+    y = np.concatenate([sf.read(path, dtype="float32")[0] for path in sorted(DEMO.glob("*.flac"))])
+    return (y * (0.09 / np.abs(y).max())).astype(np.float32)
+
+
+def _mel_rows(y: np.ndarray) -> np.ndarray:
+    stream = FrameStream(frame_length=400, hop_length=160, n_columns=128, analyse=scene_mel_power)
+    return np.concatenate([stream.push(y), stream.finish()])
+
+
+def test_decisions() -> None:
+    probs = np.array([[0.9, 0.0, 0.1], [0.35, 0.0, 0.9], [0.25, 0.0, 0.9], [0.1, 0.7, 0.2], [0.05, 0.0, 0.1]])
+    # speech needs p(Speech) >= 0.3, even over music; music or singing >= 0.5 is music
+    assert list(decide_scene(probs)) == ["speech", "speech", "music", "music", "other"]
+    features = np.array(["music", "music", "speech", "speech", "speech"])
+    assert list(combine_content(features, probs, gate="combined")) == [
+        "speech",
+        "speech",
+        "music",
+        "music",
+        "other",
+    ]
+    unsure = np.array([[0.2, 0.0, 0.1], [0.05, 0.0, 0.1]])
+    both_speech = np.array(["speech", "speech"])
+    # unsure network: the feature gate decides, unless p(Speech) is under the floor
+    assert list(combine_content(both_speech, unsure, gate="combined")) == ["speech", "other"]
+    assert list(combine_content(both_speech, unsure, gate="features")) == ["speech", "speech"]
+    with pytest.raises(ConfigError):
+        SceneConfig(segment_frames=100)
+    with pytest.raises(ConfigError):
+        FrontEndConfig(gate="loudest")
+
+
+def test_the_trunk_runs_once_per_segment_and_chunking_changes_nothing(speech: np.ndarray) -> None:
+    net = load_scene_net()
+    rows = _mel_rows(np.tile(speech, 3))  # ~60 s
+    calls: list[tuple[int, ...]] = []
+
+    def counted(x: np.ndarray) -> np.ndarray:
+        calls.append(x.shape)
+        return net.trunk(x)
+
+    results = []
+    for cuts in ([], [7, 1500, 1501, 4000], list(range(250, len(rows), 250))):
+        calls.clear()
+        stream = SceneStream(counted)
+        for part in np.split(rows, cuts):
+            stream.push(part)
+        stream.finish()
+        assert stream.covered_frames == len(rows)
+        starts = np.arange(0, len(rows) - 300, 100)
+        results.append(stream.window_probabilities(net, starts, starts + 300))
+        cfg = SceneConfig()
+        assert len(calls) == -(-len(rows) // cfg.segment_frames)  # once per segment, not per window
+        assert all(shape[2] % STEP_FRAMES == 0 for shape in calls)
+        assert max(shape[2] for shape in calls) == cfg.segment_frames + 2 * cfg.context_frames
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0], other)
+    assert np.mean(decide_scene(results[0]) == "speech") >= 0.9
+
+
+@pytest.mark.parametrize("gate", ["scene", "combined"])
+def test_a_gain_of_a_tenth_or_ten_keeps_the_class(speech: np.ndarray, gate: str) -> None:
+    noise = signals.pink_noise(8.0, amplitude=0.02, seed=4)
+    y = np.concatenate([speech, noise]).astype(np.float32)
+    config = FrontEndConfig(gate=gate)
+    base = analyse_signal(y, config=config)
+    assert base is not None
+    for gain in (0.1, 10.0):
+        assert np.abs(y * gain).max() < 1.0
+        scaled = analyse_signal(y * gain, config=config)
+        assert scaled is not None
+        np.testing.assert_array_equal(scaled.content, base.content)
+        np.testing.assert_allclose(scaled.scene_probs, base.scene_probs, atol=0.02)
+    n_speech = -(-speech.size // 16_000) - 2
+    assert np.mean(base.content[:n_speech] == "speech") >= 0.9
+    assert not np.any(base.content[-5:] == "speech")
+
+
+def test_a_short_track_and_silence_are_gated(speech: np.ndarray) -> None:
+    short = analyse_signal(speech[:8_000], config=FrontEndConfig(gate="scene"))  # 0.5 s
+    assert short is not None and len(short) == 1 and np.isfinite(short.scene_probs).all()
+    silent = analyse_signal(np.zeros(16_000 * 5, dtype=np.float32), config=FrontEndConfig(gate="combined"))
+    assert silent is not None and not silent.is_speech.any()
+
+
+def test_the_feature_gate_leaves_the_scene_probabilities_empty(speech: np.ndarray) -> None:
+    batch = analyse_signal(speech[: 16_000 * 4], config=FrontEndConfig(gate="features"))
+    assert batch is not None and np.isnan(batch.scene_probs).all()
