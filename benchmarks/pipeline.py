@@ -197,6 +197,7 @@ def _pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     from flows.library import fingerprint
     from flows.outcomes import write_outcomes
     from flows.worker_pool import VideoJob, process_batch, shutdown_pools
+    from tagger.frontend import FrontEndConfig
     from tagger.pipeline import TagConfig
 
     clock = StageClock()
@@ -219,7 +220,10 @@ def _pipeline(spec: dict[str, Any]) -> dict[str, Any]:
             jobs.append(VideoJob(os.path.abspath(path), fingerprint(path), stat.st_size, stat.st_mtime))
         fingerprinted = time.perf_counter()
         outcomes = process_batch(
-            jobs, model_path=spec["model_path"], config=TagConfig(), workers=spec["workers"]
+            jobs,
+            model_path=spec["model_path"],
+            config=TagConfig(frontend=FrontEndConfig(gate=spec.get("gate", "combined"))),
+            workers=spec["workers"],
         )
         tagged = time.perf_counter()
         report = write_outcomes(catalog, outcomes, run_id="bench", replace=False)
@@ -491,6 +495,7 @@ def run_workers(*, quick: bool) -> dict[str, Any]:
     floor_before = decode_floor_s(videos)
     one = in_child({**spec, "workers": 1})
     two = in_child({**spec, "workers": 2})
+    features_gate = in_child({**spec, "workers": 1, "gate": "features"})  # the gate before issue #24
     floor_s = (floor_before + decode_floor_s(videos)) / 2
     return {
         "machine": machine(),
@@ -500,6 +505,8 @@ def run_workers(*, quick: bool) -> dict[str, Any]:
         "pipeline_1w_startup_s": round(one["startup_s"], 2),
         "pipeline_2w_s": round(two["wall_s"], 2),
         "pipeline_over_floor_1w": round(one["wall_s"] / floor_s, 2),
+        "pipeline_1w_feature_gate_s": round(features_gate["wall_s"], 2),
+        "pipeline_over_floor_1w_feature_gate": round(features_gate["wall_s"] / floor_s, 2),
         "speedup_1_to_2_workers": round(one["wall_s"] / two["wall_s"], 2),
         "x_realtime_per_core_1w": round(one["audio_s"] / one["wall_s"], 1),
         "x_realtime_per_core_2w": round(two["audio_s"] / two["wall_s"] / 2, 1),

@@ -31,8 +31,9 @@ import pandas as pd
 import soundfile as sf
 
 from benchmarks.content_gate import _active_rms, _recording
-from tagger.audioset.gate import combine_content
-from tagger.frontend import FrontEndConfig, analyse_signal
+from tagger.audioset.gate import combine_content, decide_scene, load_scene_net
+from tagger.audioset.melspec import logmel_32k, network_input, scene_mel_power
+from tagger.frontend import FrontEndConfig, analyse_signal, resample
 
 CORPORA = ("ravdess", "nemo", "ased", "emovo", "kotts")
 GOALS = {"clean": 95.0, "over music 10 dB": 90.0, "music": 95.0, "noise": 95.0}
@@ -136,6 +137,48 @@ def score(items: list[Item], *, min_speech_s: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def front_end_check(items: list[Item], *, per_item: int = 40) -> pd.DataFrame:
+    """The 16 kHz mel bank against the published front end (the same audio resampled to
+    32 kHz): per 3 s window (2.88 s, 9 steps), |difference| of p(speech) and p(music)
+    and agreement of the scene decision, per set."""
+    net = load_scene_net()
+    rows = []
+    for name, _item, _target, y, _clean in items:
+        if "dBFS" in name:
+            continue
+        starts = range(0, max(1, y.size - 48_000), 16_000 * max(1, y.size // 16_000 // per_item))
+        for start in list(starts)[:per_item]:
+            clip = y[start : start + 48_000].astype(np.float32)
+            if clip.size < 48_000:
+                continue
+            ours = network_input(scene_mel_power(_frames(clip))).T[:, :288]
+            published = logmel_32k(resample(clip, orig_sr=16_000, target_sr=32_000))[:, :288]
+            steps = net.trunk(np.stack([ours, published])[..., None])
+            p = net.probabilities(steps.mean(axis=1))
+            rows.append(
+                {
+                    "set": name,
+                    "d_speech": abs(float(p[0, 0] - p[1, 0])),
+                    "d_music": abs(float(p[0, 2] - p[1, 2])),
+                    "same_call": bool(decide_scene(p[:1])[0] == decide_scene(p[1:])[0]),
+                }
+            )
+    frame = pd.DataFrame(rows)
+    return frame.groupby("set").agg(
+        windows=("same_call", "size"),
+        mean_d_speech=("d_speech", "mean"),
+        max_d_speech=("d_speech", "max"),
+        mean_d_music=("d_music", "mean"),
+        same_call_pct=("same_call", lambda c: 100 * float(np.mean(c))),
+    )
+
+
+def _frames(y: np.ndarray) -> np.ndarray:
+    """16 kHz frames as the pipeline cuts them: 400 samples centred every 160."""
+    padded = np.pad(y, 200)
+    return np.lib.stride_tricks.sliding_window_view(padded, 400)[::160][: -(-y.size // 160)]
+
+
 def table(frame: pd.DataFrame) -> pd.DataFrame:
     per_set = frame.pivot_table(index="set", columns="gate", values="hit", aggfunc="mean") * 100
     per_set["windows"] = frame[frame["gate"] == "features"].groupby("set").size()
@@ -149,11 +192,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fold", type=int, default=2)
     parser.add_argument("--clips", type=int, default=40, help="clips of the test speakers per corpus")
     parser.add_argument("--min-speech-s", type=float, default=1.5, help="speech seconds of a speech target")
+    parser.add_argument(
+        "--front-end-check", action="store_true", help="only the 16 kHz bank against the 32 kHz front end"
+    )
     args = parser.parse_args(argv)
     if not (args.corpora / "music" / "manifest.tsv").is_file():
         print(f"no corpora under {args.corpora}", file=sys.stderr)
         return 3
-    frame = score(material(args.corpora, fold=args.fold, clips=args.clips), min_speech_s=args.min_speech_s)
+    items = material(args.corpora, fold=args.fold, clips=args.clips)
+    if args.front_end_check:
+        with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
+            print(front_end_check(items).to_string())
+        return 0
+    frame = score(items, min_speech_s=args.min_speech_s)
     with pd.option_context("display.width", 200, "display.float_format", "{:.1f}".format):
         print("share of windows right (speech targets: called speech; music/noise: not speech), %")
         print(table(frame).to_string())

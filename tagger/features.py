@@ -215,15 +215,22 @@ class FrameStream:
 
 class FrameFeaturizer(FrameStream):
     """Streaming frame features (:func:`frame_feature_names` columns, float32): a
-    :class:`FrameStream` of :func:`_frame_features`."""
+    :class:`FrameStream` of :func:`_frame_features`.
 
-    def __init__(self, config: FeatureConfig = FeatureConfig()) -> None:
+    ``extra``: ``(n_fft // 2 + 1, k)`` float32, a projection of each frame's power
+    spectrum appended as ``k`` more columns (the AudioSet network's mel bands,
+    :func:`tagger.audioset.melspec.scene_bank`), so a second analysis shares this FFT."""
+
+    def __init__(self, config: FeatureConfig = FeatureConfig(), *, extra: np.ndarray | None = None) -> None:
         self.config = config
+        n_extra = 0 if extra is None else extra.shape[1]
+        if extra is not None and extra.shape[0] != config.n_fft // 2 + 1:
+            raise ConfigError(f"extra projection needs {config.n_fft // 2 + 1} rows, got {extra.shape[0]}")
         super().__init__(
             frame_length=config.frame_length,
             hop_length=config.hop_length,
-            n_columns=FrameColumns(config).n_columns,
-            analyse=functools.partial(_frame_features, config=config),
+            n_columns=FrameColumns(config).n_columns + n_extra,
+            analyse=functools.partial(_frame_features, config=config, extra=extra),
         )
 
 
@@ -376,7 +383,7 @@ def mfcc_from_logmel(logmel: np.ndarray, *, n_mfcc: int) -> np.ndarray:
 _BLAS = threadpoolctl.ThreadpoolController()
 
 
-def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
+def _frame_features(frames: np.ndarray, config: FeatureConfig, extra: np.ndarray | None = None) -> np.ndarray:
     """Features of frames shape ``(n, frame_length)`` -> ``(n, n_frame_features)`` float32.
 
     One real FFT per frame, shared by the log-mel/MFCC, the spectral shape and the
@@ -428,7 +435,10 @@ def _frame_features(frames: np.ndarray, config: FeatureConfig) -> np.ndarray:
     f0 = np.where(voicing >= config.voicing_threshold, sr / (best + tables.lag_min), 0.0)
 
     scalars = np.stack([rms_db, zcr, centroid, bandwidth, rolloff, flatness, voicing, f0], axis=1)
-    return np.concatenate([logmel, mfcc, scalars], axis=1).astype(np.float32)
+    columns = [logmel, mfcc, scalars]
+    if extra is not None:
+        columns.append(power @ extra)
+    return np.concatenate(columns, axis=1).astype(np.float32)
 
 
 def _magnitude_shape(

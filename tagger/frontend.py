@@ -7,6 +7,7 @@ sees exactly what inference sees.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Iterable, Iterator
@@ -15,12 +16,19 @@ from dataclasses import dataclass, field
 import numpy as np
 import soxr
 
-from tagger.audioset.gate import SceneConfig, SceneNet, SceneStream, combine_content, load_scene_net
-from tagger.audioset.melspec import N_MELS, SCENE_FRAME, scene_mel_power
+from tagger.audioset.gate import (
+    SceneConfig,
+    SceneNet,
+    SceneStream,
+    combine_content,
+    decide_scene,
+    load_scene_net,
+)
+from tagger.audioset.melspec import scene_bank
 from tagger.constants import SAMPLE_RATE
 from tagger.content import ContentConfig, classify_content
 from tagger.errors import ConfigError, ParameterError
-from tagger.features import FeatureConfig, FrameFeaturizer, FrameStream, aggregate_windows, silence_frame
+from tagger.features import FeatureConfig, FrameColumns, FrameFeaturizer, aggregate_windows, silence_frame
 from tagger.media import MediaInfo, stream_audio
 from tagger.speech import (
     SpeechConfig,
@@ -141,14 +149,15 @@ def analyse_chunks(
     cover the track end to end (see :func:`tagger.windows.window_bounds`). Memory is
     bounded by one chunk plus one batch, whatever the track length.
     """
-    featurizer = FrameFeaturizer(config.features)
+    scene = _SceneGate(config) if config.uses_scene else None
+    featurizer = FrameFeaturizer(config.features, extra=None if scene is None else scene.bank)
+    n_features = FrameColumns(config.features).n_columns
     wcfg = config.window
     windower = Windower(
         per_window=wcfg.frames_per_window,
         per_hop=wcfg.frames_per_hop,
         pad_row=silence_frame(config.features),
     )
-    scene = _SceneGate(config) if config.uses_scene else None
     pending: list[Window] = []
 
     def ready(n_samples: int | None) -> Iterator[WindowBatch]:
@@ -163,13 +172,16 @@ def analyse_chunks(
             pending = pending[config.batch_windows :]
 
     for chunk in chunks:
-        pending.extend(windower.push(featurizer.push(chunk)))
+        rows = featurizer.push(chunk)
+        pending.extend(windower.push(rows[:, :n_features]))
         if scene is not None:
-            scene.push(chunk)
+            scene.stream.push(rows[:, n_features:])
         yield from ready(None)
     tail_frames = featurizer.finish()
     if scene is not None:
-        scene.finish()
+        scene.stream.push(tail_frames[:, n_features:])
+        scene.stream.finish()
+    tail_frames = tail_frames[:, :n_features]
     n_samples = featurizer.samples_seen
     n_windows = kept_window_count(n_samples, config=wcfg)
     pending.extend([*windower.push(tail_frames), *windower.finish(n_windows=n_windows)])
@@ -177,24 +189,18 @@ def analyse_chunks(
 
 
 class _SceneGate:
-    """The scene network's stream over one track: mel rows of each chunk into the trunk."""
+    """The scene network over one track: its mel bands come from the frame features' FFT
+    (``bank``, appended columns), its stream runs the trunk."""
 
     def __init__(self, config: FrontEndConfig) -> None:
         self.net: SceneNet = load_scene_net()
-        self.mel = FrameStream(
-            frame_length=SCENE_FRAME,
-            hop_length=config.features.hop_length,
-            n_columns=N_MELS,
-            analyse=scene_mel_power,
-        )
+        self.bank = _scene_bank(config.features)
         self.stream = SceneStream(self.net.trunk, config.scene)
 
-    def push(self, chunk: np.ndarray) -> None:
-        self.stream.push(self.mel.push(chunk))
 
-    def finish(self) -> None:
-        self.stream.push(self.mel.finish())
-        self.stream.finish()
+@functools.cache
+def _scene_bank(features: FeatureConfig) -> np.ndarray:
+    return scene_bank(window=np.hanning(features.frame_length + 2)[1:-1], n_fft=features.n_fft)
 
 
 def analyse_signal(
@@ -288,17 +294,30 @@ def make_batch(
     voiced = detect_speech(
         frames, n_valid, features=config.features, config=config.speech, voiced=voiced_rows
     )
-    content = classify_content(
-        frames, n_valid, features=config.features, config=config.content, voiced=voiced
-    )
     scene_probs = np.full((len(windows), 3), np.nan, dtype=np.float32)
+    content = np.full(len(windows), "other", dtype=object)
+    needs_features = np.ones(len(windows), dtype=bool)
     if config.uses_scene:
         if scene is None:
             raise ConfigError(f"gate {config.gate!r} needs the track's scene stream")
         first = index * wcfg.frames_per_hop
         scene_probs = scene.stream.window_probabilities(scene.net, first, first + n_valid)
-        content = combine_content(content, scene_probs, gate=config.gate, config=config.scene)
         scene.stream.forget_before(int(first[-1]) + wcfg.frames_per_hop)
+        content = decide_scene(scene_probs, config=config.scene).astype(object)
+        # the feature gate only where the network is unsure (the combined gate's rule)
+        needs_features = (content == "other") & (config.gate == "combined")
+    if needs_features.any():
+        feature_content = classify_content(
+            frames[needs_features],
+            n_valid[needs_features],
+            features=config.features,
+            config=config.content,
+            voiced=voiced[needs_features],
+        )
+        content[needs_features] = combine_content(
+            feature_content, scene_probs[needs_features], gate=config.gate, config=config.scene
+        )
+    content = content.astype(str)
     return WindowBatch(
         index=index,
         start_s=starts / rate,

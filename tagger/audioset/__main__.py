@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     card = {
         "name": "mn04-scene",
         "source": ATTRIBUTION,
-        "licence": "MIT (weights and code: EfficientAT); AudioSet labels CC BY 4.0",
+        "licence": "MIT (weights and code: EfficientAT, Copyright (c) 2022 Florian Schmid; "
+        "the full notice in LICENSE-EfficientAT beside this card); AudioSet labels CC BY 4.0",
         "weights_sha256": file_sha256(args.weights),
         "input": {"mel_bands": 128, "frames": "any multiple of 32", "frame_s": 0.01},
         "segments": {

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import threadpoolctl
 
 from tagger.audioset.melspec import MEL_FLOOR, N_MELS, network_input
 from tagger.errors import ConfigError, ModelError, ParameterError, UsageError
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 DEFAULT_SCENE_PATH = Path(__file__).resolve().parents[1] / "models" / "scene.tflite"
+_BLAS = threadpoolctl.ThreadpoolController()
 STEP_FRAMES = 32  # frames per step of the feature map (five stride-2 layers)
 EMBEDDING = 384
 SCENE_CLASSES = ("speech", "singing", "music")
@@ -108,9 +110,11 @@ class SceneNet:
         return self._trunk(x)
 
     def probabilities(self, embedding: np.ndarray) -> np.ndarray:
-        hidden = embedding @ self._w1 + self._b1
-        hidden = hidden * np.clip(hidden + 3.0, 0.0, 6.0) / 6.0  # hard-swish
-        logits = hidden @ self._w2 + self._b2
+        # one BLAS thread: beside ffmpeg, OpenBLAS's second thread waited 8 ms a batch
+        with _BLAS.limit(limits=1, user_api="blas"):
+            hidden = embedding @ self._w1 + self._b1
+            hidden = hidden * np.clip(hidden + 3.0, 0.0, 6.0) / 6.0  # hard-swish
+            logits = hidden @ self._w2 + self._b2
         out: np.ndarray = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
         return out
 

@@ -11,8 +11,10 @@ computes the same mel bands from 16 kHz frames: 400-sample Hann (the same 25 ms)
 512-point FFT (the same 31.25 Hz bins), the filters' first 257 columns, the pre-emphasis
 applied as its power response ``|1 - 0.97 e^{-j 2 pi f / 32000}|^2`` on the bins, and
 the 4x power of a window twice as long; the bands above 8 kHz get the floor, as a
-resampled track would. ``docs/speech.md`` measures what this costs against the exact
-32 kHz path.
+resampled track would. The window is the frame features' Hann (no zero ends), so the
+pipeline takes these bands from the frame features' own FFT (its even bins: a 1024-point
+FFT of a 400-sample frame holds the 512-point one), at the cost of one small product.
+``docs/speech.md`` measures what this costs against the exact 32 kHz path.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ import functools
 
 import numpy as np
 
+from tagger.errors import ConfigError
+
 __all__ = [
     "MEL_FLOOR",
     "N_MELS",
     "kaldi_mel_bank",
     "logmel_32k",
     "network_input",
+    "scene_bank",
     "scene_mel_power",
 ]
 
@@ -87,24 +92,42 @@ def _bank_32k() -> np.ndarray:
     )
 
 
-@functools.cache
-def _tables_16k() -> tuple[np.ndarray, np.ndarray]:
-    """(window (400,) float32, bank (257, 128) float32) of :func:`scene_mel_power`."""
-    n_bins = _N_FFT_16K // 2 + 1  # bins 0 .. 8 kHz, the same frequencies as the 32 kHz bins 0 .. 256
+def scene_bank(*, window: np.ndarray, n_fft: int) -> np.ndarray:
+    """``(n_fft // 2 + 1, 128)`` float32: 16 kHz power spectrum bins -> the network's mel
+    power, for frames of ``window`` (400 samples, 25 ms) zero-padded to ``n_fft`` (512 or
+    a multiple: only the bins on the 31.25 Hz grid of the 32 kHz front end are used, the
+    others get weight 0). Includes the pre-emphasis power response and the 32 kHz window's
+    larger sum."""
+    if len(window) != SCENE_FRAME or n_fft % _N_FFT_16K:
+        raise ConfigError(
+            f"the scene bank needs {SCENE_FRAME}-sample frames and n_fft a multiple of {_N_FFT_16K}"
+        )
+    step = n_fft // _N_FFT_16K
+    n_bins = _N_FFT_16K // 2 + 1  # bins 0 .. 8 kHz, the frequencies of the 32 kHz bins 0 .. 256
     freqs = np.arange(n_bins) * (_SR_32K / _N_FFT_32K)
     preemphasis = 1.0 + _PREEMPHASIS**2 - 2.0 * _PREEMPHASIS * np.cos(2.0 * np.pi * freqs / _SR_32K)
-    window = np.hanning(SCENE_FRAME)
     # A 32 kHz frame has twice the samples of the 16 kHz frame over the same 25 ms:
     # its spectrum is (sum of its window) / (sum of ours) larger, squared in power.
-    gain = (np.hanning(_WIN_32K).sum() / window.sum()) ** 2
-    bank = _bank_32k()[:, :n_bins] * (preemphasis * gain)[None, :]
-    return window.astype(np.float32), np.ascontiguousarray(bank.T, dtype=np.float32)
+    gain = (np.hanning(_WIN_32K).sum() / np.sum(window, dtype=np.float64)) ** 2
+    bank = np.zeros((n_fft // 2 + 1, N_MELS))
+    bank[::step] = (_bank_32k()[:, :n_bins] * (preemphasis * gain)[None, :]).T
+    return bank.astype(np.float32)
+
+
+@functools.cache
+def _tables_16k() -> tuple[np.ndarray, np.ndarray]:
+    """(window (400,) float32, bank (257, 128) float32) of :func:`scene_mel_power`: the
+    frame features' window (Hann without its zero ends), so both paths agree."""
+    window = np.hanning(SCENE_FRAME + 2)[1:-1].astype(np.float32)
+    return window, scene_bank(window=window, n_fft=_N_FFT_16K)
 
 
 def scene_mel_power(frames: np.ndarray) -> np.ndarray:
     """Mel power of the network's 128 bands from 16 kHz frames ``(n, 400)`` float32
     (frame ``i`` centred on sample ``160 i``) -> ``(n, 128)`` float32, linear power
-    (bands above 8 kHz 0). :func:`network_input` turns it into the network's input."""
+    (bands above 8 kHz 0). :func:`network_input` turns it into the network's input. The
+    pipeline gets the same rows from the frame features' own FFT
+    (``FrameFeaturizer(scene=True)``)."""
     window, bank = _tables_16k()
     spectrum = np.fft.rfft(frames * window, n=_N_FFT_16K, axis=1)
     power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
