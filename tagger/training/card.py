@@ -4,6 +4,7 @@ sha256 of the file) and the human-readable ``MODEL_CARD.md``, with the data lice
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -258,8 +259,34 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             "",
             f"Reproduce: `{_reproduce_command(training, recipe, arch['kind'], name=card['name'])}`.",
             "",
+            *_scene_gate_lines(),
         ]
     )
+
+
+def _scene_gate_lines() -> list[str]:
+    """The section on the content gate's pretrained network, from its own card
+    (``tagger/models/scene.card.json``): what decides which windows get an emotion."""
+    from tagger.audioset.gate import DEFAULT_SCENE_PATH
+
+    path = DEFAULT_SCENE_PATH.with_name(DEFAULT_SCENE_PATH.stem + ".card.json")
+    if not path.is_file():
+        return []
+    scene = json.loads(path.read_text())
+    return [
+        "## Which windows get an emotion: the content gate's network",
+        "",
+        f"Only windows whose content is `speech` are classified. The content class comes from "
+        f"{scene['source']}, run by LiteRT over 10 s segments of each track and pooled per window "
+        "(where it is unsure, from the feature gate of `tagger/content.py`; `docs/speech.md`).",
+        "",
+        f"Licence: {scene['licence']}.",
+        "",
+        *[f"- `{name}`: sha256 `{digest}`" for name, digest in scene["files"].items()],
+        "",
+        f"Rebuild: `{scene['reproduce']}`.",
+        "",
+    ]
 
 
 def _reproduce_command(training: dict[str, Any], recipe: dict[str, Any], kind: str, *, name: str) -> str:
