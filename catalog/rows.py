@@ -85,6 +85,8 @@ def unit_rows(
     segments: Sequence[Mapping[str, Any]],
     profile: Mapping[str, Any],
     content: Sequence[str] | None = None,
+    arousal: np.ndarray | None = None,
+    valence: np.ndarray | None = None,
 ) -> UnitRows:
     """Rows of one unit.
 
@@ -92,8 +94,11 @@ def unit_rows(
     ``content`` (``speech``/``music``/``other``) defaults to ``speech`` where
     ``is_speech`` and ``other`` elsewhere, and must agree with it; ``probs``:
     ``(n_windows, 8)`` in :data:`catalog.schema.EMOTIONS` order. ``segments``: mappings
-    with ``start_s, end_s, label, mean_confidence, n_windows``; ``profile``: mapping
-    with ``speech_s``, ``shares`` (emotion -> share) and ``dominant_label``.
+    with ``start_s, end_s, label, mean_confidence, n_windows`` (and optionally
+    ``mean_arousal``, ``mean_valence``); ``profile``: mapping with ``speech_s``, ``shares``
+    (emotion -> share) and ``dominant_label`` (and optionally ``mean_arousal``,
+    ``mean_valence``). ``arousal``/``valence``: ``(n_windows,)``, NaN (stored as null)
+    where a window has none; absent, all null.
     """
     probs = np.asarray(probs, dtype=np.float32)
     n = probs.shape[0]
@@ -126,6 +131,8 @@ def unit_rows(
             "label": pa.array([str(x) for x in labels], pa.string()),
             "confidence": pa.array(probs.max(axis=1) if n else np.zeros(0, np.float32)),
             **{f"p_{name}": pa.array(probs[:, i]) for i, name in enumerate(EMOTIONS)},
+            "arousal": _nullable_floats(arousal, n),
+            "valence": _nullable_floats(valence, n),
         }
     )
     m = len(segments)
@@ -139,6 +146,8 @@ def unit_rows(
             "label": pa.array([str(s["label"]) for s in segments], pa.string()),
             "mean_confidence": pa.array([float(s["mean_confidence"]) for s in segments], pa.float32()),
             "n_windows": pa.array([int(s["n_windows"]) for s in segments], pa.int32()),
+            "mean_arousal": pa.array([s.get("mean_arousal") for s in segments], pa.float32()),
+            "mean_valence": pa.array([s.get("mean_valence") for s in segments], pa.float32()),
         }
     )
     shares = profile["shares"]
@@ -150,6 +159,8 @@ def unit_rows(
             "speech_s": pa.array([float(profile["speech_s"])], pa.float64()),
             **{f"share_{name}": pa.array([float(shares[name])], pa.float32()) for name in EMOTIONS},
             "dominant_label": pa.array([str(profile["dominant_label"])], pa.string()),
+            "mean_arousal": pa.array([profile.get("mean_arousal")], pa.float32()),
+            "mean_valence": pa.array([profile.get("mean_valence")], pa.float32()),
         }
     )
     return UnitRows(
@@ -160,3 +171,13 @@ def unit_rows(
         segments=segment_table,
         profile=profile_table,
     )
+
+
+def _nullable_floats(values: np.ndarray | None, n: int) -> pa.Array:
+    """float32 column of ``n`` values, NaN as null; all null when ``values`` is None."""
+    if values is None:
+        return pa.nulls(n, pa.float32())
+    array = np.asarray(values, dtype=np.float32)
+    if array.shape != (n,):
+        raise CatalogError(f"expected {n} values, got shape {array.shape}")
+    return pa.array(array, mask=np.isnan(array), type=pa.float32())

@@ -90,6 +90,10 @@ SCHEMAS: Final[dict[str, pa.Schema]] = {
             pa.field("label", pa.string(), nullable=False),
             pa.field("confidence", pa.float32(), nullable=False),
             *(pa.field(f"p_{name}", pa.float32(), nullable=False) for name in EMOTIONS),
+            # [-1, 1] from the probabilities (tagger.affect); null without speech and in
+            # rows written before catalogue schema 4
+            pa.field("arousal", pa.float32()),
+            pa.field("valence", pa.float32()),
             *_LINEAGE,
         ]
     ),
@@ -101,6 +105,9 @@ SCHEMAS: Final[dict[str, pa.Schema]] = {
             pa.field("label", pa.string(), nullable=False),
             pa.field("mean_confidence", pa.float32(), nullable=False),
             pa.field("n_windows", pa.int32(), nullable=False),
+            # over the segment's speech windows; null for no_speech (schema 4)
+            pa.field("mean_arousal", pa.float32()),
+            pa.field("mean_valence", pa.float32()),
             *_LINEAGE,
         ]
     ),
@@ -110,6 +117,9 @@ SCHEMAS: Final[dict[str, pa.Schema]] = {
             pa.field("speech_s", pa.float64(), nullable=False),
             *(pa.field(f"share_{name}", pa.float32(), nullable=False) for name in EMOTIONS),
             pa.field("dominant_label", pa.string(), nullable=False),
+            # of the speech time's emotion shares; null without speech (schema 4)
+            pa.field("mean_arousal", pa.float32()),
+            pa.field("mean_valence", pa.float32()),
             *_LINEAGE,
         ]
     ),

@@ -24,6 +24,8 @@ def make_unit(
         EMOTIONS[int(i)] if s else "no_speech" for i, s in zip(probs.argmax(axis=1), is_speech, strict=True)
     ]
     half = n_windows / 2
+    arousal = np.where(is_speech, rng.uniform(-1, 1, n_windows), np.nan).astype(np.float32)
+    valence = np.where(is_speech, rng.uniform(-1, 1, n_windows), np.nan).astype(np.float32)
     return unit_rows(
         video_id=f"video-{index:06d}",
         track_index=track,
@@ -41,6 +43,8 @@ def make_unit(
                 "label": "happy",
                 "mean_confidence": 0.5,
                 "n_windows": n_windows // 2,
+                "mean_arousal": 0.25,
+                "mean_valence": 0.5,
             },
             {
                 "start_s": half,
@@ -54,5 +58,9 @@ def make_unit(
             "speech_s": float(is_speech.sum()),
             "shares": dict.fromkeys(EMOTIONS, 1 / 8),
             "dominant_label": "happy",
+            "mean_arousal": float(np.nanmean(arousal)) if is_speech.any() else None,
+            "mean_valence": float(np.nanmean(valence)) if is_speech.any() else None,
         },
+        arousal=arousal,
+        valence=valence,
     )

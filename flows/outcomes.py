@@ -110,4 +110,6 @@ def _unit(video_id: str, track: int, tags: TrackTags) -> UnitRows:
         probs=tags.probs,
         segments=[dataclasses.asdict(s) for s in tags.segments],
         profile=dataclasses.asdict(tags.profile),
+        arousal=tags.arousal,
+        valence=tags.valence,
     )

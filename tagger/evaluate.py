@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tagger.affect import affect
 from tagger.constants import EMOTIONS
 from tagger.model import load_model
 from tagger.training.dataset import extract_clips, model_inputs, read_manifest
@@ -62,6 +63,7 @@ def evaluate_manifest(
             "classes": [EMOTIONS[c] for c in classes],
             **_brief(score_clips(clips.labels, clip_probs, classes)),
         },
+        "arousal": arousal_order(clips.labels, clip_probs),
         "seen_speaker_clips": int(seen.sum()),
         "unseen_speakers": (
             {
@@ -73,6 +75,26 @@ def evaluate_manifest(
             else None
         ),
     }
+
+
+AROUSAL_ORDER = {"angry": 1, "happy": 1, "fearful": 1, "surprised": 1, "neutral": 0, "sad": -1, "calm": -1}
+"""The order arousal should put the emotions in (disgust is left out: its arousal is
+placed differently across studies)."""
+
+
+def arousal_order(labels: np.ndarray, clip_probs: np.ndarray) -> dict[str, Any]:
+    """Mean arousal (:func:`tagger.affect.affect` of each clip's probabilities) per true
+    emotion, and Spearman's rho between those means and :data:`AROUSAL_ORDER` (ties
+    averaged), over the emotions present; rho is None with fewer than 3 of them."""
+    from scipy.stats import spearmanr
+
+    arousal, _ = affect(clip_probs)
+    means = {EMOTIONS[int(c)]: float(arousal[labels == c].mean()) for c in sorted({int(x) for x in labels})}
+    ordered = [name for name in means if name in AROUSAL_ORDER]
+    rho = None
+    if len(ordered) >= 3 and len({AROUSAL_ORDER[n] for n in ordered}) > 1:
+        rho = float(spearmanr([means[n] for n in ordered], [AROUSAL_ORDER[n] for n in ordered]).statistic)
+    return {"mean_by_emotion": means, "spearman_rho": rho}
 
 
 def _brief(score: dict[str, Any]) -> dict[str, Any]:
@@ -124,5 +146,13 @@ def format_report(result: dict[str, Any]) -> str:
                 f"UAR {unseen['all_classes']['uar']:.3f}; among the manifest's classes: accuracy "
                 f"{unseen['own_classes']['clip_accuracy']:.3f}, UAR {unseen['own_classes']['uar']:.3f}"
             )
+    arousal = result.get("arousal")
+    if arousal:
+        rho = arousal["spearman_rho"]
+        means = ", ".join(f"{name} {value:+.2f}" for name, value in arousal["mean_by_emotion"].items())
+        lines.append(
+            f"mean arousal by true emotion: {means}; Spearman rho against "
+            f"angry/happy/fearful/surprised > neutral > sad/calm: {'n/a' if rho is None else f'{rho:.2f}'}"
+        )
     lines += ["", *_per_class_table(result["per_class"])]
     return "\n".join(lines)

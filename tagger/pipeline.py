@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from tagger.affect import affect
 from tagger.constants import EMOTIONS, SAMPLE_RATE
 from tagger.errors import ConfigError
 from tagger.frontend import FrontEndConfig, WindowBatch, analyse_chunks, analyse_file, resample
@@ -89,7 +90,9 @@ class TrackTags:
     """Tags of one track. Arrays have one row per window:
     ``start_s``/``end_s`` (seconds), ``content`` (str: ``speech``, ``music`` or
     ``other``), ``is_speech`` (``content == "speech"``), ``probs`` ``(n, 8)`` calibrated,
-    ``labels`` (emotion, ``no_speech`` or ``uncertain``, before smoothing)."""
+    ``labels`` (emotion, ``no_speech`` or ``uncertain``, before smoothing), ``arousal`` and
+    ``valence`` (float32 in [-1, 1] from ``probs``, :func:`tagger.affect.affect`; NaN
+    where the window has no speech)."""
 
     model_version: str
     start_s: np.ndarray
@@ -100,6 +103,8 @@ class TrackTags:
     labels: list[str]
     segments: list[Segment]
     profile: Profile
+    arousal: np.ndarray
+    valence: np.ndarray
 
     @property
     def n_windows(self) -> int:
@@ -134,6 +139,8 @@ def tag_batches(
             labels=[],
             segments=[],
             profile=profile(np.zeros((0, 2)), np.zeros((0, len(EMOTIONS))), np.zeros(0, dtype=bool)),
+            arousal=np.zeros(0, dtype=np.float32),
+            valence=np.zeros(0, dtype=np.float32),
         )
     start_s, end_s = np.concatenate(starts), np.concatenate(ends)
     is_speech, all_probs = np.concatenate(speech), np.concatenate(probs)
@@ -147,12 +154,17 @@ def tag_batches(
     all_content = np.where(pause, "other", np.concatenate(content))
     labels = classifier.label(all_probs, is_speech)
     smoothed = smooth_labels(np.asarray(labels, dtype=object), radius=config.smoothing_radius)
+    arousal, valence = affect(all_probs)
+    arousal[~is_speech] = np.nan
+    valence[~is_speech] = np.nan
     segments = merge_segments(
         spans,
         smoothed,
         all_probs.max(axis=1),
         min_duration_s=config.min_segment_s,
         min_pause_s=config.min_pause_s,
+        arousal=arousal,
+        valence=valence,
     )
     return TrackTags(
         model_version=classifier.version,
@@ -164,6 +176,8 @@ def tag_batches(
         labels=labels,
         segments=segments,
         profile=profile(spans, all_probs, is_speech, labels=np.asarray(labels, dtype=object)),
+        arousal=arousal,
+        valence=valence,
     )
 
 

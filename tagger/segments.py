@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tagger.affect import affect
 from tagger.constants import EMOTIONS
 from tagger.errors import ParameterError
 
@@ -40,15 +41,21 @@ class Segment:
     label: str
     mean_confidence: float
     n_windows: int
+    mean_arousal: float | None = None  # over the segment's speech windows; None without any
+    mean_valence: float | None = None
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Share of speech time per emotion (probability-weighted; sums to 1 when ``speech_s > 0``)."""
+    """Share of speech time per emotion (probability-weighted; sums to 1 when ``speech_s > 0``),
+    and the arousal and valence of those shares (:func:`tagger.affect.affect`; None
+    without speech)."""
 
     speech_s: float
     shares: dict[str, float]
     dominant_label: str
+    mean_arousal: float | None = None
+    mean_valence: float | None = None
 
 
 def label_windows(
@@ -138,6 +145,8 @@ def merge_segments(
     *,
     min_duration_s: float = 0.0,
     min_pause_s: float | None = None,
+    arousal: np.ndarray | None = None,
+    valence: np.ndarray | None = None,
 ) -> list[Segment]:
     """Merge consecutive windows of one label into segments over their owned ``spans``
     ``(n, 2)``; segments shorter than ``min_duration_s`` (``no_speech`` ones: shorter than
@@ -150,6 +159,9 @@ def merge_segments(
     first (the earlier one on a tie), into the longer of those neighbours (the earlier on
     a tie); runs of one label that become adjacent join. Runs are a linked list and the
     candidates a heap, so a track of ``n`` windows costs O(n log n), not O(n²).
+
+    ``arousal``/``valence`` ``(n,)`` (NaN where a window has no speech), when given, are
+    averaged over each segment's windows that have them.
     """
     pause_s = min_duration_s if min_pause_s is None else min_pause_s
     labels = np.asarray(labels, dtype=object)
@@ -163,9 +175,20 @@ def merge_segments(
             label=name,
             mean_confidence=float(confidence[first : last + 1].mean()),
             n_windows=last - first + 1,
+            mean_arousal=_mean_of_known(arousal, first, last),
+            mean_valence=_mean_of_known(valence, first, last),
         )
         for first, last, name in runs.in_order()
     ]
+
+
+def _mean_of_known(values: np.ndarray | None, first: int, last: int) -> float | None:
+    """Mean of ``values[first:last + 1]`` that are not NaN; None when none is."""
+    if values is None:
+        return None
+    part = np.asarray(values[first : last + 1], dtype=np.float64)
+    known = part[~np.isnan(part)]
+    return float(known.mean()) if known.size else None
 
 
 class _Runs:
@@ -279,10 +302,13 @@ def profile(
         speech_labels = np.asarray(labels, dtype=object)[np.asarray(is_speech, dtype=bool)]
         if not np.isin(speech_labels, list(EMOTIONS)).any():
             dominant = UNCERTAIN
+    arousal, valence = affect(shares[None, :])
     return Profile(
         speech_s=speech_s,
         shares={name: float(share) for name, share in zip(EMOTIONS, shares, strict=True)},
         dominant_label=dominant,
+        mean_arousal=float(arousal[0]),
+        mean_valence=float(valence[0]),
     )
 
 

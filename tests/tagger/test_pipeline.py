@@ -120,3 +120,32 @@ def test_a_model_reading_frames_skips_the_aggregates_and_tags_the_same(
     np.testing.assert_array_equal(with_aggregates.probs, without.probs)
     assert with_aggregates.labels == without.labels
     assert with_aggregates.segments == without.segments
+
+
+def test_arousal_and_valence_follow_speech_and_average_into_segments_and_profile(
+    signal: np.ndarray, classifier: Classifier
+) -> None:
+    from tagger.affect import affect
+
+    tags = tag_signal(
+        signal, classifier=classifier, config=TagConfig(frontend=FrontEndConfig(gate="features"))
+    )
+    assert tags.is_speech.any() and not tags.is_speech.all()
+    assert np.array_equal(np.isnan(tags.arousal), ~tags.is_speech)
+    assert np.array_equal(np.isnan(tags.valence), ~tags.is_speech)
+    expected_a, expected_v = affect(tags.probs[tags.is_speech])
+    np.testing.assert_allclose(tags.arousal[tags.is_speech], expected_a)
+    np.testing.assert_allclose(tags.valence[tags.is_speech], expected_v)
+    shares = np.array([tags.profile.shares[name] for name in EMOTIONS])[None, :]
+    profile_a, profile_v = affect(shares)
+    assert tags.profile.mean_arousal == pytest.approx(float(profile_a[0]), abs=1e-6)
+    assert tags.profile.mean_valence == pytest.approx(float(profile_v[0]), abs=1e-6)
+    first = 0
+    for segment in tags.segments:
+        part = tags.arousal[first : first + segment.n_windows]
+        if np.isnan(part).all():
+            assert segment.mean_arousal is None
+        else:
+            assert segment.mean_arousal == pytest.approx(float(np.nanmean(part)), abs=1e-6)
+        first += segment.n_windows
+    assert first == tags.n_windows
