@@ -2,7 +2,8 @@
 
     python experiments/neutral_analysis.py [--corpora ../shared/corpora] [--fold 2]
 
-For the test speakers (fold 2) of each of the five corpora, with the shipped model: the
+For the test speakers (fold 2) of each of the five corpora, with the shipped model (or
+``--model``): the
 8-way neutral recall, where the neutral clips go instead, and what two decision rules on
 the same calibrated clip probabilities would give (a prior on neutral, and neutral
 unless an emotion beats it by a margin): neutral recall against the recall over the
@@ -28,8 +29,8 @@ from tagger.training.metrics import clip_probabilities
 NEUTRAL = EMOTIONS.index("neutral")
 
 
-def clip_probs(manifest: Path) -> tuple[np.ndarray, np.ndarray]:
-    classifier = load_model()
+def clip_probs(manifest: Path, model: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    classifier = load_model(model)
     clips = extract_clips(read_manifest(manifest), drop_duplicates=False)
     window_probs = classifier.predict_inputs(model_inputs(clips, classifier.input_name))
     return clips.labels.astype(int), clip_probabilities(clips, window_probs)
@@ -46,11 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", type=Path, default=Path("../shared/corpora"))
     parser.add_argument("--fold", type=int, default=2)
+    parser.add_argument("--model", type=Path, help="default: the shipped model")
     args = parser.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for corpus in CORPORA:
-            labels, probs = clip_probs(test_speaker_manifest(args.corpora / corpus, args.fold, Path(tmp)))
+            manifest = test_speaker_manifest(args.corpora / corpus, args.fold, Path(tmp))
+            labels, probs = clip_probs(manifest, args.model)
             results[corpus] = (labels, probs)
             pred = probs.argmax(axis=1)
             went = Counter(EMOTIONS[p] for p in pred[labels == NEUTRAL])

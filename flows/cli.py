@@ -155,10 +155,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command(
         "evaluate",
-        "accuracy, macro-F1 and per-class report of a model on a manifest",
+        "accuracy, macro-F1 and per-class report of a model on one or more manifests",
         "emotag evaluate clips/manifest.tsv --json",
     )
-    p.add_argument("manifest", type=Path)
+    p.add_argument("manifest", type=Path, nargs="+", help="each scored on its own (one report per corpus)")
     _common(p, catalog=False, model=True)
     p.set_defaults(handler=_cmd_evaluate)
 
@@ -288,8 +288,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from tagger.evaluate import evaluate_manifest, format_report
 
-    result = evaluate_manifest(args.manifest, model_path=args.model)
-    print(json.dumps(result, default=str, indent=2) if args.json else format_report(result))
+    results = [evaluate_manifest(path, model_path=args.model) for path in args.manifest]
+    if args.json:  # one manifest: its object, as before; several: a list of them
+        print(json.dumps(results[0] if len(results) == 1 else results, default=str, indent=2))
+    else:
+        print("\n\n".join(format_report(result) for result in results))
     return EXIT_OK
 
 

@@ -115,3 +115,24 @@ def test_a_speaker_manifest_is_scored_on_its_classes_and_its_unseen_speakers(tmp
     assert unseen["n_speakers"] == 1 and unseen["all_classes"]["n"] == result["n_clips"] // 3
     report = format_report(result)
     assert "not speaker-independent" in report and "never heard (1," in report
+
+
+def test_the_command_takes_several_manifests(tmp_path: Path, unseen_manifest: Path) -> None:
+    """``emotag evaluate A B``: one report per manifest, JSON a list (one manifest: an object)."""
+    import os
+    import subprocess
+    import sys
+
+    path, _ = _learned_model(tmp_path)
+    other, _ = write_corpus(tmp_path / "other", actors=(9,), emotions=("neutral", "sad"), seed=501)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-m", "flows.cli", "evaluate", "--model", str(path), "--json"]
+    done = subprocess.run(
+        [*command, str(unseen_manifest), str(other)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(done.stdout)
+    assert [r["manifest"] for r in results] == [str(unseen_manifest), str(other)]
+    assert [r["n_clips"] for r in results] == [8, 4] and all("arousal" in r for r in results)
+    single = subprocess.run([*command, str(other)], capture_output=True, text=True, env=env)
+    assert json.loads(single.stdout)["n_clips"] == 4
