@@ -11,7 +11,12 @@ prediction = mean window probability over its speech windows, as ``emotag evalua
 - ``joint``: the same test folds, trained on the other folds *plus every other corpus*
   (classes a corpus lacks masked out of its clips' loss, :func:`masked_crossentropy`);
 - ``loco``: leave one corpus out: train on one corpus, test on each other one, over the
-  classes both have (arg-max among them), UAR.
+  classes both have (arg-max among them), UAR;
+- ``holdout``: leave one corpus out the other way round: train on every other corpus,
+  test on all of its clips over its own classes (arg-max among them), UAR; also its
+  8-way neutral recall (arg-max over all eight).
+
+``--balance-corpora`` weights corpora equally and classes within each, as ``emotag train``.
 
 ``--model M.keras`` instead scores a trained model on every clip of each corpus (all 8
 classes, and the classes a RAVDESS-trained model shares with the corpus): today's figures.
@@ -63,19 +68,22 @@ class Corpus:
 
 
 def _train(parts: list[tuple[Corpus, np.ndarray]], config: TrainConfig, seed: int) -> list[Any]:
-    """Members trained on the windows of the chosen clips ``(corpus, clip mask)`` of each part."""
-    xs, noisy, ys, masks = [], [], [], []
-    for corpus, clip_mask in parts:
+    """Members trained on the windows of the chosen clips ``(corpus, clip mask)`` of each part
+    (each part one group of ``balanced_weights`` when ``config.balance_corpora``)."""
+    xs, noisy, ys, masks, groups = [], [], [], [], []
+    for index, (corpus, clip_mask) in enumerate(parts):
         windows = clip_mask[corpus.clips.clip]
         xs.append(corpus.x[windows])
         ys.append(corpus.y[windows])
         masks.append(label_targets(corpus.y[windows], corpus.mask))
+        groups.append(np.full(int(windows.sum()), index))
         if corpus.x_noisy is not None:
             noisy.append(corpus.x_noisy[:, windows])
     x_noisy = np.concatenate(noisy, axis=1) if len(noisy) == len(parts) and noisy else None
     return fit_members(
         np.concatenate(xs), np.concatenate(ys), config=config, seed=seed, x_noisy=x_noisy,
         targets=np.concatenate(masks),
+        groups=np.concatenate(groups) if config.balance_corpora and len(parts) > 1 else None,
     )  # fmt: skip
 
 
@@ -91,11 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--members", type=int, default=1)
     parser.add_argument("--gain-db", type=float, nargs=2)
+    parser.add_argument("--max-clip-db", type=float, default=TrainConfig().max_clip_db)
     parser.add_argument("--noise-dir", type=str)
     parser.add_argument("--noise-copies", type=int, default=2)
     parser.add_argument("--noise-probability", type=float, default=1.0)
     parser.add_argument("--music-dir", type=str)
     parser.add_argument("--eq-db", type=float, default=0.0, help="channel colouring of training windows (dB)")
+    parser.add_argument("--balance-corpora", action="store_true", help="corpora equal, classes within each")
     parser.add_argument("--experiments", nargs="+", default=["within", "joint", "loco"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", type=Path, default=Path("bench/cache"))
@@ -111,11 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         epochs=args.epochs,
         n_members=args.members,
         gain_db=None if args.gain_db is None else (args.gain_db[0], args.gain_db[1]),
+        max_clip_db=args.max_clip_db,
         noise_dir=args.noise_dir,
         noise_copies=args.noise_copies,
         noise_probability=args.noise_probability,
         music_dir=args.music_dir,
         eq_db=args.eq_db,
+        balance_corpora=args.balance_corpora,
     )
     print(f"recipe: {config}", flush=True)
     args.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -142,6 +154,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"loco {corpus.name} -> {other.name}: {brief_score(score)} ({took:.0f} s)", flush=True
                     )
                 continue
+            if experiment == "holdout":
+                started = time.time()
+                others = [(other, other.known) for other in corpora if other is not corpus]
+                probs = _clip_probs(_train(others, config, args.seed), corpus)
+                results[f"holdout {corpus.name}"] = _holdout_score(corpus, probs)
+                took = time.time() - started
+                print(
+                    f"holdout {corpus.name}: {results[f'holdout {corpus.name}']} ({took:.0f} s)", flush=True
+                )
+                continue
             probs = np.zeros((corpus.clips.n_clips, len(EMOTIONS)), dtype=np.float32)
             for k in sorted({int(f) for f in corpus.fold if f >= 0}):
                 started = time.time()
@@ -166,6 +188,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0
+
+
+def _holdout_score(corpus: Corpus, probs: np.ndarray) -> dict[str, Any]:
+    """UAR of clip probabilities ``probs`` ``(n_clips, 8)`` over ``corpus``'s own classes,
+    and its 8-way neutral recall (share of its neutral clips whose arg-max is neutral)."""
+    labels, probs = corpus.clips.labels[corpus.known], probs[corpus.known]
+    score = score_clips(labels, probs, corpus.classes)
+    neutral = labels == EMOTIONS.index("neutral")
+    recall = (
+        float(np.mean(probs[neutral].argmax(axis=1) == EMOTIONS.index("neutral"))) if neutral.any() else None
+    )
+    return {
+        "uar": score["uar"],
+        "clip_accuracy": score["clip_accuracy"],
+        "n": score["n"],
+        "neutral_recall_8way": recall,
+    }
 
 
 def _score_model(args: argparse.Namespace) -> int:
