@@ -34,7 +34,7 @@ def test_speaker_manifest(root: Path, fold: int, out: Path) -> Path:
         keep = manifest[column].astype(int).astype(str).isin(held)
     else:
         keep = manifest[column].isin(held)
-    picked = manifest[keep].assign(path=lambda m: [str(root / p) for p in m["path"]])
+    picked = manifest[keep].assign(path=lambda m: [str(root.resolve() / p) for p in m["path"]])
     path = out / f"{root.name}-fold{fold}.tsv"
     picked.to_csv(path, sep="\t", index=False)
     return path

@@ -159,6 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 others = [(other, other.known) for other in corpora if other is not corpus]
                 probs = _clip_probs(_train(others, config, args.seed), corpus)
                 results[f"holdout {corpus.name}"] = _holdout_score(corpus, probs)
+                if args.json is not None:  # the clip probabilities, to study decision rules on
+                    np.savez(
+                        args.json.with_name(f"{args.json.stem}-{corpus.name}.npz"),
+                        labels=corpus.clips.labels[corpus.known], probs=probs[corpus.known],
+                    )  # fmt: skip
                 took = time.time() - started
                 print(
                     f"holdout {corpus.name}: {results[f'holdout {corpus.name}']} ({took:.0f} s)", flush=True

@@ -87,6 +87,7 @@ def unit_rows(
     content: Sequence[str] | None = None,
     arousal: np.ndarray | None = None,
     valence: np.ndarray | None = None,
+    confidence: np.ndarray | None = None,
 ) -> UnitRows:
     """Rows of one unit.
 
@@ -98,13 +99,17 @@ def unit_rows(
     ``mean_arousal``, ``mean_valence``); ``profile``: mapping with ``speech_s``, ``shares``
     (emotion -> share) and ``dominant_label`` (and optionally ``mean_arousal``,
     ``mean_valence``). ``arousal``/``valence``: ``(n_windows,)``, NaN (stored as null)
-    where a window has none; absent, all null.
+    where a window has none; absent, all null. ``confidence``: ``(n_windows,)``, the
+    evidence of each window's label (the model's decision rule); absent, the top
+    probability.
     """
     probs = np.asarray(probs, dtype=np.float32)
     n = probs.shape[0]
     if probs.ndim != 2 or probs.shape[1] != len(EMOTIONS):
         raise CatalogError(f"probs must be (n_windows, {len(EMOTIONS)}), got {probs.shape}")
-    if not (len(start_s) == len(end_s) == len(is_speech) == len(labels) == n):
+    if not (len(start_s) == len(end_s) == len(is_speech) == len(labels) == n) or (
+        confidence is not None and len(confidence) != n
+    ):
         raise CatalogError("window arrays differ in length")
     speech = np.asarray(is_speech, dtype=bool)
     if content is None:
@@ -129,7 +134,11 @@ def unit_rows(
             "is_speech": pa.array(speech),
             "content": pa.array(content_text, pa.string()),
             "label": pa.array([str(x) for x in labels], pa.string()),
-            "confidence": pa.array(probs.max(axis=1) if n else np.zeros(0, np.float32)),
+            "confidence": pa.array(
+                np.asarray(confidence, dtype=np.float32)
+                if confidence is not None
+                else (probs.max(axis=1) if n else np.zeros(0, np.float32))
+            ),
             **{f"p_{name}": pa.array(probs[:, i]) for i, name in enumerate(EMOTIONS)},
             "arousal": _nullable_floats(arousal, n),
             "valence": _nullable_floats(valence, n),

@@ -108,6 +108,7 @@ def _unit(video_id: str, track: int, tags: TrackTags) -> UnitRows:
         content=[str(c) for c in tags.content],
         labels=tags.labels,
         probs=tags.probs,
+        confidence=tags.confidence,
         segments=[dataclasses.asdict(s) for s in tags.segments],
         profile=dataclasses.asdict(tags.profile),
         arousal=tags.arousal,

@@ -13,6 +13,7 @@ import numpy as np
 
 from tagger.affect import affect
 from tagger.constants import EMOTIONS
+from tagger.decision import decide
 from tagger.model import load_model
 from tagger.training.dataset import extract_clips, model_inputs, read_manifest
 from tagger.training.metrics import classification_metrics, clip_probabilities, score_clips
@@ -41,8 +42,10 @@ def evaluate_manifest(
     clips = extract_clips(read_manifest(manifest_path), drop_duplicates=False)
     window_probs = classifier.predict_inputs(model_inputs(clips, classifier.input_name))
     clip_probs = clip_probabilities(clips, window_probs)
-    metrics = classification_metrics(clips.labels, clip_probs.argmax(axis=1))
-    window_pred = window_probs.argmax(axis=1)
+    clip_pred = decide(clip_probs, classifier.decision)[0]
+    metrics = classification_metrics(clips.labels, clip_pred)
+    window_pred = decide(window_probs, classifier.decision)[0]
+    neutral = clips.labels == EMOTIONS.index("neutral")
     classes = sorted({int(c) for c in clips.labels})
     trained_on = {int(a) for a in classifier.card.get("training", {}).get("actors", [])}
     seen = np.isin(clips.actors, list(trained_on)) & (clips.actors >= 0)
@@ -56,6 +59,10 @@ def evaluate_manifest(
         "macro_f1": metrics["macro_f1"],
         "uar": metrics["uar"],
         "window_accuracy": float(np.mean(window_pred == clips.window_labels())),
+        "decision": classifier.decision.as_card(),
+        "neutral_recall": float(np.mean(clip_pred[neutral] == EMOTIONS.index("neutral")))
+        if neutral.any()
+        else None,
         "per_class": metrics["per_class"],
         "confusion": metrics["confusion"],
         "classes": list(EMOTIONS),
@@ -127,6 +134,9 @@ def format_report(result: dict[str, Any]) -> str:
         f"UAR       {result['uar']:.3f}",
         f"window accuracy {result['window_accuracy']:.3f}",
     ]
+    if result.get("neutral_recall") is not None:
+        decision = result.get("decision") or {"rule": "argmax"}
+        lines.append(f"neutral recall {result['neutral_recall']:.3f}  (decision: {decision['rule']})")
     own = result["own_classes"]
     if len(own["classes"]) < len(EMOTIONS):
         lines.append(

@@ -22,6 +22,7 @@ import numpy as np
 
 from tagger.calibration import apply_temperature
 from tagger.constants import EMOTIONS
+from tagger.decision import Decision
 from tagger.errors import ConfigError, ModelError
 from tagger.frontend import WindowBatch
 from tagger.model_inputs import (
@@ -226,6 +227,7 @@ class Classifier:
         self.version: str = str(card["version"])
         self.temperature: float = float(card["calibration"]["temperature"])
         self.abstain_threshold: float = float(card["calibration"]["abstain_threshold"])
+        self.decision: Decision = Decision.from_card(card)
         self.input_name: InputName = card["input"]["name"]
         self.needs_aggregates: bool = self.input_name == "features"
         self.input_shape: tuple[int, ...] = tuple(int(d) for d in card["input"]["shape"])
@@ -253,12 +255,16 @@ class Classifier:
 
     def label(self, probs: np.ndarray, is_speech: np.ndarray) -> list[str]:
         """One label per window: ``no_speech`` where ``is_speech`` is False, ``uncertain``
-        where the top probability is below :attr:`abstain_threshold`, else the emotion
-        (see :func:`tagger.segments.label_windows`)."""
+        where the decided class's evidence is below :attr:`abstain_threshold`, else the
+        emotion the card's :attr:`decision` picks (see :func:`tagger.segments.label_windows`)."""
         return [
             str(label)
             for label in label_windows(
-                probs, is_speech, abstain_threshold=self.abstain_threshold, classes=self.classes
+                probs,
+                is_speech,
+                abstain_threshold=self.abstain_threshold,
+                classes=self.classes,
+                decision=self.decision,
             )
         ]
 
@@ -427,6 +433,7 @@ def check_shapes(
         input_name = card["input"]["name"]
         temperature = float(card["calibration"]["temperature"])
         threshold = float(card["calibration"]["abstain_threshold"])
+        Decision.from_card(card)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"model card malformed: {exc}") from exc
     if input_name not in ("melscal", "melscal_rel", "logmel", "frames", "features"):

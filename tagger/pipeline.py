@@ -16,6 +16,7 @@ import numpy as np
 
 from tagger.affect import affect
 from tagger.constants import EMOTIONS, SAMPLE_RATE
+from tagger.decision import Decision, decide
 from tagger.errors import ConfigError
 from tagger.frontend import FrontEndConfig, WindowBatch, analyse_chunks, analyse_file, resample
 from tagger.media import MediaInfo, decode_time_limit
@@ -37,6 +38,7 @@ class WindowClassifier(Protocol):
 
     version: str
     needs_aggregates: bool  # reads WindowBatch.features (else the front end skips them)
+    decision: Decision  # how probabilities become labels (its card's, tagger.decision)
 
     def predict(self, batch: WindowBatch) -> np.ndarray: ...
 
@@ -92,7 +94,8 @@ class TrackTags:
     ``other``), ``is_speech`` (``content == "speech"``), ``probs`` ``(n, 8)`` calibrated,
     ``labels`` (emotion, ``no_speech`` or ``uncertain``, before smoothing), ``arousal`` and
     ``valence`` (float32 in [-1, 1] from ``probs``, :func:`tagger.affect.affect`; NaN
-    where the window has no speech)."""
+    where the window has no speech), ``confidence`` (float32: the evidence of the class the
+    model's decision rule picks, :func:`tagger.decision.decide`)."""
 
     model_version: str
     start_s: np.ndarray
@@ -105,6 +108,7 @@ class TrackTags:
     profile: Profile
     arousal: np.ndarray
     valence: np.ndarray
+    confidence: np.ndarray
 
     @property
     def n_windows(self) -> int:
@@ -141,6 +145,7 @@ def tag_batches(
             profile=profile(np.zeros((0, 2)), np.zeros((0, len(EMOTIONS))), np.zeros(0, dtype=bool)),
             arousal=np.zeros(0, dtype=np.float32),
             valence=np.zeros(0, dtype=np.float32),
+            confidence=np.zeros(0, dtype=np.float32),
         )
     start_s, end_s = np.concatenate(starts), np.concatenate(ends)
     is_speech, all_probs = np.concatenate(speech), np.concatenate(probs)
@@ -153,6 +158,7 @@ def tag_batches(
     is_speech = is_speech & ~pause
     all_content = np.where(pause, "other", np.concatenate(content))
     labels = classifier.label(all_probs, is_speech)
+    _, confidence = decide(all_probs, classifier.decision)
     smoothed = smooth_labels(np.asarray(labels, dtype=object), radius=config.smoothing_radius)
     arousal, valence = affect(all_probs)
     arousal[~is_speech] = np.nan
@@ -160,7 +166,7 @@ def tag_batches(
     segments = merge_segments(
         spans,
         smoothed,
-        all_probs.max(axis=1),
+        confidence,
         min_duration_s=config.min_segment_s,
         min_pause_s=config.min_pause_s,
         arousal=arousal,
@@ -175,7 +181,10 @@ def tag_batches(
         probs=all_probs,
         labels=labels,
         segments=segments,
-        profile=profile(spans, all_probs, is_speech, labels=np.asarray(labels, dtype=object)),
+        profile=profile(
+            spans, all_probs, is_speech, labels=np.asarray(labels, dtype=object), decision=classifier.decision
+        ),
+        confidence=confidence,
         arousal=arousal,
         valence=valence,
     )

@@ -15,6 +15,7 @@ import numpy as np
 
 from tagger.affect import affect
 from tagger.constants import EMOTIONS
+from tagger.decision import ARGMAX, Decision, decide
 from tagger.errors import ParameterError
 
 __all__ = [
@@ -64,10 +65,13 @@ def label_windows(
     *,
     abstain_threshold: float,
     classes: Sequence[str] = EMOTIONS,
+    decision: Decision = ARGMAX,
 ) -> np.ndarray:
-    """Labels for windows: the top class of ``probs`` ``(n, 8)`` (columns in ``classes``
-    order), ``no_speech`` where ``is_speech`` ``(n,)`` is False, ``uncertain`` where the top
-    probability is below ``abstain_threshold``. Returns ``(n,)`` array of str.
+    """Labels for windows: the class ``decision`` picks from ``probs`` ``(n, 8)`` (columns
+    in ``classes`` order; the arg-max by default, :func:`tagger.decision.decide`),
+    ``no_speech`` where ``is_speech`` ``(n,)`` is False, ``uncertain`` where the decided
+    class's evidence (its probability, or the neutral group's) is below
+    ``abstain_threshold``. Returns ``(n,)`` array of str.
 
     >>> label_windows(np.eye(8)[[4, 0]] * 0.9 + 0.0125, np.array([True, False]), abstain_threshold=0.4)
     array(['angry', 'no_speech'], dtype=object)
@@ -76,12 +80,9 @@ def label_windows(
     speech = np.asarray(is_speech, dtype=bool)
     if speech.shape != (probs.shape[0],):
         raise ParameterError(f"is_speech must be ({probs.shape[0]},), got {speech.shape}")
-    top = (
-        np.asarray(classes, dtype=object)[np.argmax(probs, axis=1)]
-        if len(probs)
-        else np.array([], dtype=object)
-    )
-    labels = np.where(probs.max(axis=1, initial=0.0) < abstain_threshold, UNCERTAIN, top)
+    chosen, evidence = decide(probs, decision, classes=classes)
+    top = np.asarray(classes, dtype=object)[chosen] if len(probs) else np.array([], dtype=object)
+    labels = np.where(evidence < abstain_threshold, UNCERTAIN, top)
     return np.where(speech, labels, NO_SPEECH).astype(object)
 
 
@@ -280,12 +281,18 @@ class _Runs:
 
 
 def profile(
-    spans: np.ndarray, probs: np.ndarray, is_speech: np.ndarray, *, labels: np.ndarray | None = None
+    spans: np.ndarray,
+    probs: np.ndarray,
+    is_speech: np.ndarray,
+    *,
+    labels: np.ndarray | None = None,
+    decision: Decision = ARGMAX,
 ) -> Profile:
     """Share of speech time per emotion: owned duration of each speech window times its
     class probabilities, summed and divided by the speech time ``speech_s`` (seconds).
 
-    ``dominant_label`` is the largest share, ``no_speech`` without speech, and
+    ``dominant_label`` is the class ``decision`` picks from the shares (the largest share
+    by default, :func:`tagger.decision.decide`), ``no_speech`` without speech, and
     ``uncertain`` when window ``labels`` ``(n,)`` are given and none of the speech
     windows got an emotion (all abstained): a few doubtful windows are no evidence of
     the track's emotion."""
@@ -297,7 +304,7 @@ def profile(
         return Profile(speech_s=0.0, shares=dict.fromkeys(EMOTIONS, 0.0), dominant_label=NO_SPEECH)
     mass = weights @ probs.astype(np.float64)
     shares = mass / mass.sum()
-    dominant = EMOTIONS[int(np.argmax(shares))]
+    dominant = EMOTIONS[int(decide(shares[None, :], decision)[0][0])]
     if labels is not None:
         speech_labels = np.asarray(labels, dtype=object)[np.asarray(is_speech, dtype=bool)]
         if not np.isin(speech_labels, list(EMOTIONS)).any():

@@ -57,6 +57,39 @@ DATASETS: dict[str, dict[str, str]] = {
             "LREC-COLING 2024. https://aclanthology.org/2024.lrec-main.1059/"
         ),
     },
+    "ased": {
+        "dataset": (
+            "ASED v1, Amharic speech, 65 speakers (2,474 clips kept when at least 5 of 8 "
+            "listeners agreed; 5 classes: neutral, happy, sad, angry, fearful)"
+        ),
+        "licence": "no licence stated; freely available for research (research and non-commercial use only)",
+        "citation": (
+            "Retta, Almekhlafi, Sutcliffe, Mhamed, Ali, Feng (2023). A New Amharic Speech Emotion "
+            "Dataset and Classification Benchmark. ACM TALLIP 22(1). https://doi.org/10.1145/3529759"
+        ),
+    },
+    "emovo": {
+        "dataset": "EMOVO, Italian acted speech, 6 actors (588 clips, 7 classes: no calm)",
+        "licence": (
+            "distributed by its authors for research, no formal licence (research and "
+            "non-commercial use only)"
+        ),
+        "citation": (
+            "Costantini, Iaderola, Paoloni, Todisco (2014). EMOVO Corpus: an Italian Emotional "
+            "Speech Database. LREC 2014, pp. 3501-3504"
+        ),
+    },
+    "kotts": {
+        "dataset": (
+            "Korean emotional read speech, the public 5 % of the emotiontts open database, 15 "
+            "speakers (300 clips, 4 classes: neutral, happy, sad, angry)"
+        ),
+        "licence": "CC BY-NC-SA 4.0 (research use only, per its notice)",
+        "citation": (
+            "emotiontts open database (github.com/emotiontts/emotiontts_open_db), SELVAS AI and "
+            "KAIST, Korean government research programme No. 10080667"
+        ),
+    },
     "noise": {
         "dataset": (
             "background noise mixed under training copies: Speech Commands v0.02 background "
@@ -370,6 +403,16 @@ def _score_text(score: dict[str, Any]) -> str:
     return text
 
 
+_LANGUAGES = {
+    "ravdess": "English",
+    "nemo": "Polish",
+    "ased": "Amharic",
+    "emovo": "Italian",
+    "kotts": "Korean",
+}
+_SPONTANEITY = {"ased": "volunteers at home", "kotts": "read scripts"}
+
+
 def _limit_lines(corpora: list[str]) -> list[str]:
     if corpora == ["ravdess"]:
         return [
@@ -377,13 +420,16 @@ def _limit_lines(corpora: list[str]) -> list[str]:
             "male), two fixed sentences; other languages, accents, ages and natural emotion are "
             "out of distribution."
         ]
+    languages = ", ".join(_LANGUAGES.get(c, c) for c in corpora)
+    settings = "".join(f"; {c}: {how}" for c, how in _SPONTANEITY.items() if c in corpora)
     return [
-        f"- Acted speech only ({', '.join(corpora)}: English and Polish, professional actors, "
-        "studio recordings); other languages, natural emotion, children and the elderly are "
-        "out of distribution. Cross-corpus transfer is weak (see the leave-one-corpus-out "
+        f"- Acted or read speech only ({', '.join(corpora)}: {languages}; mostly professional "
+        f"actors in studios{settings}); natural and everyday emotion, children and the elderly "
+        "are out of distribution. Cross-corpus transfer is weak (see the leave-one-corpus-out "
         "figures in `docs/model/experiments.md`).",
-        "- Calm exists only in RAVDESS and disgust only in RAVDESS: both are learnt from 20 "
-        "English speakers.",
+        "- Calm exists only in RAVDESS: it is learnt from 20 English speakers"
+        + (", disgust from RAVDESS and EMOVO" if "emovo" in corpora else ", and disgust too")
+        + ".",
     ]
 
 

@@ -1,0 +1,103 @@
+"""From calibrated probabilities to one emotion per window or clip (pure numpy).
+
+Calm is a low-arousal kind of neutral: RAVDESS defines it so, and it is the only corpus
+with the class; the others have neutral and no calm, and their neutral clips are taught
+"neutral or calm" (:data:`tagger.training.labels.ABSORBED_BY`). A plain arg-max then
+splits the evidence for "nothing much is going on" between two classes and lets any
+emotion with more than either half win: neutral speech comes out sad, calm or happy.
+
+The ``neutral_group`` rule decides as the labels were taught: first *neutral or calm*
+(their probabilities summed, times ``neutral_weight``) against each emotion, then, if the
+group wins, whichever of neutral and calm is larger. ``neutral_weight`` is a prior: the
+model is trained with balanced classes, so its probabilities assume every emotion equally
+likely, while in real media most speech is neutral; a weight ``w`` is the same as a prior
+``w`` times more likely for the group than the training one (Bayes' rule). The decided
+label's *evidence*, compared with the abstain threshold and stored as the window's
+confidence, is its unweighted probability: the group's sum, or the emotion's own.
+
+With the group absent (classes without neutral and calm) the rule is the arg-max.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from tagger.constants import EMOTIONS
+from tagger.errors import ModelError
+
+__all__ = ["ARGMAX", "DECISION_RULES", "NEUTRAL_GROUP", "Decision", "DecisionRule", "decide"]
+
+DecisionRule = Literal["argmax", "neutral_group"]
+DECISION_RULES: tuple[DecisionRule, ...] = ("argmax", "neutral_group")
+NEUTRAL_GROUP: tuple[str, ...] = ("neutral", "calm")
+"""Classes decided together against the emotions: calm is a kind of neutral."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How a model's probabilities become a label: ``rule`` and, for ``neutral_group``,
+    ``neutral_weight`` (> 0, the group's prior relative to training's). Stored in the model
+    card as ``{"decision": {"rule": ..., "neutral_weight": ...}}``; a card without it (the
+    older models) decides by arg-max."""
+
+    rule: DecisionRule = "argmax"
+    neutral_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.rule not in DECISION_RULES:
+            raise ModelError(f"unknown decision rule {self.rule!r}; expected one of {DECISION_RULES}")
+        if not np.isfinite(self.neutral_weight) or self.neutral_weight <= 0:
+            raise ModelError(f"neutral_weight must be a positive number, got {self.neutral_weight!r}")
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> Decision:
+        entry = card.get("decision") or {}
+        try:
+            return cls(
+                rule=entry.get("rule", "argmax"), neutral_weight=float(entry.get("neutral_weight", 1.0))
+            )
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"model card decision malformed: {exc}") from exc
+
+    def as_card(self) -> dict[str, Any]:
+        return {"rule": self.rule, "neutral_weight": self.neutral_weight}
+
+
+ARGMAX = Decision()
+"""The arg-max: the decision of a card without one."""
+
+
+def decide(
+    probs: np.ndarray, decision: Decision = ARGMAX, *, classes: Sequence[str] = EMOTIONS
+) -> tuple[np.ndarray, np.ndarray]:
+    """The decided class of each row of ``probs`` ``(n, k)`` (columns in ``classes``
+    order) and its evidence: ``(index (n,) int64, evidence (n,) float32)``.
+
+    >>> p = np.array([[0.25, 0.2, 0.05, 0.3, 0.05, 0.05, 0.05, 0.05]])
+    >>> decide(p)[0].tolist(), decide(p, Decision("neutral_group"))[0].tolist()
+    ([3], [0])
+    >>> round(float(decide(p, Decision("neutral_group"))[1][0]), 6)
+    0.45
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    if probs.ndim != 2 or probs.shape[1] != len(classes):
+        raise ModelError(f"probs must be (n, {len(classes)}), got {probs.shape}")
+    rows = np.arange(probs.shape[0])
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    top = np.argmax(probs, axis=1)
+    if decision.rule == "argmax" or not all(name in classes for name in NEUTRAL_GROUP):
+        return top.astype(np.int64), probs[rows, top]
+    group = [list(classes).index(name) for name in NEUTRAL_GROUP]
+    others = np.asarray([i for i in range(len(classes)) if i not in group])
+    group_mass = probs[:, group].sum(axis=1)
+    best_other = others[np.argmax(probs[:, others], axis=1)]
+    other_mass = probs[rows, best_other]
+    in_group = np.asarray(group)[np.argmax(probs[:, group], axis=1)]
+    wins = decision.neutral_weight * group_mass >= other_mass
+    chosen = np.where(wins, in_group, best_other).astype(np.int64)
+    return chosen, np.where(wins, group_mass, other_mass).astype(np.float32)
