@@ -216,7 +216,15 @@ def build_report(
 ) -> str:
     """The report of ``catalog`` as one HTML page (text). ``generated_at`` (default: now,
     UTC) is the only thing in it that is not a function of the catalogue's contents.
-    Raises CatalogError when the catalogue cannot be read."""
+    Raises CatalogError when the catalogue cannot be read.
+
+    An empty catalogue gives every section, each saying there is nothing yet:
+
+    >>> import tempfile
+    >>> page = build_report(Catalog(tempfile.mkdtemp()))
+    >>> page.count("<section id="), "Nothing is tagged yet" in page
+    (6, True)
+    """
     sections = report_sections(top=top, min_speech_s=min_speech_s)
     moment = (generated_at or datetime.now(UTC)).astimezone(UTC)
     tagged = query(catalog, "SELECT count(*) AS n FROM units").column("n")[0].as_py()
