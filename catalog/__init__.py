@@ -7,6 +7,7 @@ mappings) and stores them in units that readers see whole or not at all.
 from catalog.errors import CatalogError
 from catalog.paths import display_path, text_of
 from catalog.query import query
+from catalog.report import build_report, write_report
 from catalog.rows import unit_rows, video_row, video_seen_again
 from catalog.schema import CONTENT_CLASSES, SCHEMAS, TABLES, UNIT_TABLES, validate
 from catalog.store import Catalog
@@ -20,6 +21,7 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "UnitRows",
+    "build_report",
     "display_path",
     "query",
     "sql_quote",
@@ -28,4 +30,5 @@ __all__ = [
     "validate",
     "video_row",
     "video_seen_again",
+    "write_report",
 ]

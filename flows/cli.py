@@ -76,6 +76,13 @@ def _common(parser: argparse.ArgumentParser, *, catalog: bool = True, model: boo
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emotag",
@@ -141,6 +148,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model-version", help="default: the most recent one for this video")
     p.add_argument("--plot", type=Path, help="write a timeline PNG here")
     p.set_defaults(handler=_cmd_show)
+
+    p = command(
+        "report",
+        "write the library report: one self-contained HTML file of charts and tables with their SQL",
+        "emotag report --catalog emotag-demo/catalog --out report.html",
+    )
+    _common(p)
+    p.add_argument("--out", type=Path, default=Path("emotag-report.html"), help="HTML file to write")
+    p.add_argument(
+        "--top", type=_positive_int, default=10, metavar="N", help="videos per emotion, runs, failures"
+    )
+    p.add_argument(
+        "--min-speech",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="speech a video needs to be ranked by emotion (default 60)",
+    )
+    p.set_defaults(handler=_cmd_report)
 
     p = command(
         "train",
@@ -276,6 +302,18 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print(render_timeline(video, timeline))
         if args.plot:
             print(f"\nplot written to {args.plot}")
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from catalog import Catalog
+    from catalog.report import write_report
+
+    written = write_report(Catalog(args.catalog), args.out, top=args.top, min_speech_s=args.min_speech)
+    if args.json:
+        print(json.dumps({"out": str(written)}))
+    elif not args.quiet:
+        print(written)
     return EXIT_OK
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 EMOTAG = [sys.executable, "-m", "flows.cli"]
-COMMANDS = ["tag", "backfill", "query", "show", "train", "evaluate", "demo", "doctor", "probe"]
+COMMANDS = ["tag", "backfill", "query", "show", "report", "train", "evaluate", "demo", "doctor", "probe"]
 
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -28,7 +28,8 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [(), ("frobnicate",), ("query",), ("tag",), ("tag", "x", "--workers", "many")]
+    "args",
+    [(), ("frobnicate",), ("query",), ("tag",), ("tag", "x", "--workers", "many"), ("report", "--top", "0")],
 )
 def test_bad_arguments_are_usage_errors(args: tuple[str, ...]) -> None:
     assert run(*args).returncode == 2
@@ -93,3 +94,21 @@ def test_tag_query_show_round_trip(
     assert [t["track_index"] for t in timeline["tracks"]] == [0, 1]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert run("show", "--catalog", catalog, "no-such-video").returncode == 2
+
+
+def test_report_writes_one_html_file_and_prints_its_path(tmp_path: Path) -> None:
+    from catalog import Catalog
+    from catalog.report import SECTION_IDS
+    from catalog.testing import make_unit
+
+    catalog = tmp_path / "catalog"
+    Catalog(catalog).write_units([make_unit(i) for i in range(2)], run_id="r1")
+    out = tmp_path / "library.html"
+    result = run("report", "--catalog", str(catalog), "--out", str(out), "--top", "3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out)
+    page = out.read_text(encoding="utf-8")
+    assert all(f'<section id="{section_id}">' in page for section_id in SECTION_IDS)
+    empty = run("report", "--catalog", str(tmp_path / "none"), "--out", str(tmp_path / "e.html"), "--json")
+    assert empty.returncode == 0, empty.stderr
+    assert "Nothing is tagged yet" in Path(json.loads(empty.stdout)["out"]).read_text(encoding="utf-8")
