@@ -110,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", type=Path, default=Path("bench/cache"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--card", type=Path, help="add the holdout figures to this model card (loco)")
     parser.add_argument("--model", type=Path, help="score this model instead of training")
     args = parser.parse_args(argv)
     if args.model is not None:
@@ -192,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(json.dumps(results))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    if args.card is not None:
+        from tagger.training.card import attach_loco
+
+        attach_loco(args.card, results, command="python -m benchmarks.corpora " + " ".join(sys.argv[1:]))
     return 0
 
 

@@ -20,12 +20,12 @@ from typing import Final
 import pyarrow as pa
 
 from catalog import report_sql
+from catalog.errors import CatalogError
 from catalog.query import query
 from catalog.report_charts import affect_scatter, content_bar, mix_bars
 from catalog.report_html import block_html, format_value, page_html, section_html
 from catalog.schema import EMOTIONS
 from catalog.store import Catalog
-from tagger.errors import ParameterError
 
 __all__ = ["SECTION_IDS", "Block", "Section", "build_report", "report_sections", "write_report"]
 
@@ -73,9 +73,9 @@ def report_sections(*, top: int = 10, min_speech_s: float = 60.0) -> tuple[Secti
     emotion, runs and failures listed; ``min_speech_s``: seconds of speech a video needs
     to be ranked among those most dominated by an emotion."""
     if top < 1:
-        raise ParameterError(f"top must be at least 1, got {top}")
+        raise CatalogError(f"top must be at least 1, got {top}")
     if not min_speech_s >= 0:
-        raise ParameterError(f"min_speech_s must be >= 0 seconds, got {min_speech_s}")
+        raise CatalogError(f"min_speech_s must be >= 0 seconds, got {min_speech_s}")
     return (
         Section(
             "overview",
@@ -257,7 +257,7 @@ def write_report(
 ) -> Path:
     """Build the report (see :func:`build_report`) and write it to ``out`` atomically
     (a temporary file beside it, then a rename); returns the path written. Raises
-    ParameterError when ``out`` cannot be written."""
+    CatalogError when ``out`` cannot be written."""
     text = build_report(catalog, top=top, min_speech_s=min_speech_s, generated_at=generated_at)
     target = Path(out)
     try:
@@ -271,5 +271,5 @@ def write_report(
             Path(temporary).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise ParameterError(f"cannot write the report to {target}: {exc}") from exc
+        raise CatalogError(f"cannot write the report to {target}: {exc}") from exc
     return target

@@ -213,6 +213,21 @@ def model_card(
     }
 
 
+def attach_loco(card_path: Path, results: dict[str, Any], *, command: str) -> dict[str, Any]:
+    """Add the leave-one-corpus-out figures of ``benchmarks.corpora --experiments holdout``
+    (``results``: its JSON, keys ``holdout <corpus>``) to the card at ``card_path`` as
+    ``loco`` with the ``command`` that measured them, and render ``MODEL_CARD.md`` beside it
+    again; returns the card."""
+    card = json.loads(Path(card_path).read_text())
+    corpora = {
+        key.removeprefix("holdout "): value for key, value in results.items() if key.startswith("holdout ")
+    }
+    card["loco"] = {"command": command, "corpora": corpora}
+    Path(card_path).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    (Path(card_path).parent / "MODEL_CARD.md").write_text(model_card_markdown(card), encoding="utf-8")
+    return dict(card)
+
+
 def recipe_dict(recipe: TrainConfig) -> dict[str, Any]:
     """The recipe's knobs as recorded in cards and reports (the architecture apart)."""
     return {k: v for k, v in asdict(recipe).items() if k != "model"}
@@ -242,9 +257,9 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             "Classifies each 3 s window of audio (hop 1 s, 16 kHz mono) into one of eight "
             f"acted emotions: {', '.join(card['classes'])}. Input: {card['input']['description']}, "
             f"shape {tuple(card['input']['shape'])}. Output: calibrated probabilities "
-            f"(temperature {cal['temperature']:.2f}). Windows whose top probability is below "
-            f"{cal['abstain_threshold']:.1f} are labelled `uncertain`; windows without speech "
-            "are labelled `no_speech` by the front end.",
+            f"(temperature {cal['temperature']:.2f}). {_decision_text(card.get('decision'))} "
+            f"Windows whose label's evidence is below {cal['abstain_threshold']:.1f} are labelled "
+            "`uncertain`; windows without speech are labelled `no_speech` by the front end.",
             "",
             f"Architecture: {_ARCHITECTURE_NOTES.get(arch['kind'], arch['kind'])}; the mean of "
             f"{recipe['n_members']} such networks trained with different seeds. How the recipe was "
@@ -290,7 +305,7 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             "",
             f"{training['note']}",
             "",
-            f"Reproduce: `{_reproduce_command(training, recipe, arch['kind'], name=card['name'])}`.",
+            f"Reproduce: `{_reproduce_command(training, recipe, arch['kind'], card=card)}`.",
             "",
             *_scene_gate_lines(),
         ]
@@ -322,9 +337,15 @@ def _scene_gate_lines() -> list[str]:
     ]
 
 
-def _reproduce_command(training: dict[str, Any], recipe: dict[str, Any], kind: str, *, name: str) -> str:
+def _reproduce_command(
+    training: dict[str, Any],
+    recipe: dict[str, Any],
+    kind: str,
+    *,
+    card: dict[str, Any],
+) -> str:
     """The ``python -m tagger.training`` line that trains this card's model again (its
-    name too: the version is ``<name>-<hash>``)."""
+    name and decision rule too: the version is ``<name>-<hash>``)."""
     manifests = training.get("manifests", [training.get("manifest")])
     flags = [f"--manifest {m}" for m in manifests]
     flags += ["--out tagger/models --filename default --report-dir docs/model", f"--kind {kind}"]
@@ -350,6 +371,9 @@ def _reproduce_command(training: dict[str, Any], recipe: dict[str, Any], kind: s
         flags.append("--balance-corpora")
     if training.get("test_fold") is not None:
         flags.append(f"--test-fold {training['test_fold']}")
+    name, decision = card["name"], card.get("decision")
+    if decision and decision.get("rule", "argmax") != "argmax":
+        flags.append(f"--decision {decision['rule']} --neutral-weight {float(decision['neutral_weight']):g}")
     if name != TrainOptions.name:
         flags.append(f"--name {name}")
     flags.append(f"--seed {training['seed']}")
@@ -379,7 +403,63 @@ def _evaluation_lines(card: dict[str, Any], cv: dict[str, Any], std: dict[str, A
             "",
             *[f"- {name}: {_score_text(score)}" for name, score in test.items()],
         ]
-    return [*lines, ""]
+    return [*lines, "", *_neutral_lines(test), *_loco_lines(card.get("loco"))]
+
+
+def _decision_text(decision: dict[str, Any] | None) -> str:
+    if not decision or decision.get("rule", "argmax") == "argmax":
+        return "A window's label is its most probable emotion."
+    weight = float(decision["neutral_weight"])
+    return (
+        "A window's label is decided with calm taken as a kind of neutral (`tagger/decision.py`): "
+        f"neutral and calm summed{f', times {weight:g},' if weight != 1 else ''} against each "
+        "emotion, then the larger of the two if they win; the evidence is the label's probability "
+        "(the pair's sum for neutral or calm)."
+    )
+
+
+def _neutral_lines(test: dict[str, Any]) -> list[str]:
+    rows = [(name, score["neutral"]) for name, score in test.items() if "neutral" in score]
+    if not rows:
+        return []
+
+    def cell(value: float | None) -> str:
+        return "–" if value is None else f"{100 * value:.1f}"
+
+    return [
+        "Neutral on the test speakers (8-way recall of neutral; mean 8-way recall over the "
+        "corpus's other emotions), by the plain arg-max and by the card's decision rule:",
+        "",
+        "| corpus | neutral, arg-max | neutral, decided | other emotions, arg-max "
+        "| other emotions, decided |",
+        "|---|---:|---:|---:|---:|",
+        *[
+            f"| {name} | {cell(n['argmax']['neutral_recall'])} | {cell(n['decided']['neutral_recall'])} "
+            f"| {cell(n['argmax']['emotion_recall'])} | {cell(n['decided']['emotion_recall'])} |"
+            for name, n in rows
+        ],
+        "",
+    ]
+
+
+def _loco_lines(loco: dict[str, Any] | None) -> list[str]:
+    if not loco:
+        return []
+    return [
+        "Leave one corpus out (the same recipe trained on the other corpora, tested on every "
+        f"clip of the one left out over its own classes; `{loco['command']}`):",
+        "",
+        "| corpus left out | UAR, own classes | 8-way neutral recall |",
+        "|---|---:|---:|",
+        *[
+            f"| {name} | {100 * r['uar']:.1f} | "
+            + ("–" if r.get("neutral_recall_8way") is None else f"{100 * r['neutral_recall_8way']:.1f}")
+            + " |"
+            for name, r in loco["corpora"].items()
+        ],
+        f"| mean | {100 * sum(r['uar'] for r in loco['corpora'].values()) / len(loco['corpora']):.1f} | |",
+        "",
+    ]
 
 
 def _cv_members_note(recipe: dict[str, Any]) -> str:

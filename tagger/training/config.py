@@ -8,6 +8,7 @@ import argparse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tagger.decision import ARGMAX, DECISION_RULES, Decision
 from tagger.model import INPUT_SHAPES, ModelConfig, model_config_for
 
 __all__ = ["TrainConfig", "TrainOptions", "add_train_arguments", "options_from_args"]
@@ -88,6 +89,8 @@ class TrainOptions:
       beside it); classes a corpus lacks are handled by :mod:`tagger.training.labels`
     - ``test_fold``: the fold (of every corpus) kept out of cross-validation *and* of the
       shipped model; the shipped model is scored on it (its test speakers)
+    - ``decision``: how the model's probabilities become labels (:mod:`tagger.decision`),
+      written to the card; its neutral figures are reported beside the arg-max's
     """
 
     manifest: Path
@@ -103,6 +106,7 @@ class TrainOptions:
     benchmark: bool = True
     extra_manifests: tuple[Path, ...] = ()
     test_fold: int | None = None
+    decision: Decision = ARGMAX
 
     def manifests(self) -> list[tuple[Path, Path | None]]:
         """Every corpus of the run as ``(manifest, folds file or None)``: ``manifest`` with
@@ -175,6 +179,18 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--test-fold", type=int, help="fold of every corpus kept out of CV and the shipped model"
     )
+    parser.add_argument(
+        "--decision",
+        choices=DECISION_RULES,
+        default=ARGMAX.rule,
+        help="how probabilities become labels (tagger.decision; default: argmax)",
+    )
+    parser.add_argument(
+        "--neutral-weight",
+        type=float,
+        default=ARGMAX.neutral_weight,
+        help="prior weight of neutral-or-calm for --decision neutral_group",
+    )
     parser.add_argument("--paper-epochs", type=int, default=recipe.paper_epochs)
     parser.add_argument("--no-baselines", action="store_true", help="skip the paper and SVM rows")
     parser.add_argument("--no-benchmark", action="store_true", help="skip the windows/s measurement")
@@ -212,6 +228,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         manifest=Path(manifests[0]),
         extra_manifests=tuple(Path(m) for m in manifests[1:]),
         test_fold=args.test_fold,
+        decision=Decision(args.decision, neutral_weight=args.neutral_weight),
         out_dir=Path(args.out),
         folds=args.folds,
         report_dir=args.report_dir,

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from tagger.constants import EMOTIONS
+from tagger.decision import Decision, decide
 from tagger.training.dataset import ClipSet
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "classification_metrics",
     "clip_probabilities",
     "clip_probability",
+    "neutral_scores",
     "per_corpus_scores",
     "score_clips",
     "top_confusions",
@@ -131,6 +133,24 @@ def per_corpus_scores(
         score["classes"] = [EMOTIONS[c] for c in own]
         out[name] = score
     return out
+
+
+def neutral_scores(labels: np.ndarray, probs: np.ndarray, decision: Decision) -> dict[str, Any]:
+    """8-way recall of neutral under ``decision`` and the mean 8-way recall over the other
+    classes present (``emotion_recall``), for clip probabilities ``probs`` ``(n, 8)`` and
+    ``labels`` ``(n,)``; ``neutral_recall`` is None without neutral clips."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predicted = decide(probs, decision)[0]
+    neutral = EMOTIONS.index("neutral")
+    others = [c for c in sorted(set(labels.tolist())) if c != neutral]
+    has = labels == neutral
+    return {
+        "decision": decision.as_card(),
+        "neutral_recall": float(np.mean(predicted[has] == neutral)) if has.any() else None,
+        "emotion_recall": float(np.mean([np.mean(predicted[labels == c] == c) for c in others]))
+        if others
+        else None,
+    }
 
 
 def brief_score(score: dict[str, Any]) -> str:

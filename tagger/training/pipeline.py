@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tagger.decision import ARGMAX
 from tagger.errors import DatasetError
 from tagger.export import export_litert, litert_card_entry
 from tagger.model import check_card, file_sha256
@@ -35,7 +36,7 @@ from tagger.training.dataset import (
 )
 from tagger.training.fit import fit_members, predict_network
 from tagger.training.labels import corpus_classes, label_targets
-from tagger.training.metrics import brief_score, clip_probabilities, per_corpus_scores
+from tagger.training.metrics import brief_score, clip_probabilities, neutral_scores, per_corpus_scores
 from tagger.training.report import write_report
 
 __all__ = ["TrainResult", "build_parser", "main", "run_from_args", "train"]
@@ -232,6 +233,13 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
         window_probs = predict_network(model, model_inputs(test.clips, mconfig.input_name))
         test_probs = clip_probabilities(test.clips, window_probs)
         test_per_corpus = per_corpus_scores(test.clips.labels, test_probs, test.corpus, test.names)
+        for index, name in enumerate(test.names):
+            mine = test.corpus == index
+            if name in test_per_corpus:
+                test_per_corpus[name]["neutral"] = {
+                    "argmax": neutral_scores(test.clips.labels[mine], test_probs[mine], ARGMAX),
+                    "decided": neutral_scores(test.clips.labels[mine], test_probs[mine], options.decision),
+                }
         for name, score in test_per_corpus.items():
             log(f"test fold {options.test_fold}, {name}: {brief_score(score)}")
     litert_path = export_litert(model, model_path.with_suffix(".tflite"))
@@ -263,6 +271,7 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
         windows_per_s=windows_per_s,
     )
     card["cv_per_corpus"] = cv_per_corpus
+    card["decision"] = options.decision.as_card()
     if test_per_corpus:
         card["test_per_corpus"] = test_per_corpus
     card["runtime"] = {"litert": litert_card_entry(litert_path, sha256=file_sha256(litert_path))}

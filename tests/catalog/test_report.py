@@ -20,13 +20,13 @@ import pyarrow as pa
 import pytest
 
 from catalog import SCHEMAS, Catalog, query
+from catalog.errors import CatalogError
 from catalog.report import SECTION_IDS, build_report, report_sections, write_report
 from catalog.report_html import format_value
 from catalog.rows import video_row
 from catalog.schema import EMOTIONS
 from catalog.testing import make_unit
 from catalog.units import UnitRows
-from tagger.errors import ParameterError
 
 OLD, NEW = "m-000000000001", "m-000000000002"
 T0 = datetime(2024, 3, 1, 2, 0, tzinfo=UTC)
@@ -339,13 +339,13 @@ def test_write_report_replaces_the_file_whole(library: dict[str, Any], tmp_path:
     assert written == out
     assert out.read_text(encoding="utf-8") == library["page"]
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
-    with pytest.raises(ParameterError):
+    with pytest.raises(CatalogError):
         write_report(library["catalog"], tmp_path / "absent" / "report.html")
 
 
 @pytest.mark.parametrize("options", [{"top": 0}, {"min_speech_s": -1.0}, {"min_speech_s": float("nan")}])
 def test_bad_options_are_refused(options: dict[str, Any]) -> None:
-    with pytest.raises(ParameterError):
+    with pytest.raises(CatalogError):
         report_sections(**options)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tagger.model import DEFAULT_MODEL_PATH, card_path_for
 from tagger.training.card import model_card_markdown
@@ -48,3 +49,38 @@ def test_the_reproduce_line_parses_back_to_the_card_recipe() -> None:
         assert getattr(parsed, key) == recipe[key], key
     assert parsed.gain_db == tuple(recipe["gain_db"]) and parsed.speed == tuple(recipe["speed"])
     assert parsed.noise_probability == recipe["noise_probability"]
+
+
+def test_the_reproduce_line_carries_the_decision_rule_and_the_card_describes_it() -> None:
+    import shlex
+
+    from tagger.decision import Decision
+    from tagger.training.config import options_from_args
+    from tagger.training.pipeline import build_parser
+
+    card = json.loads(card_path_for(DEFAULT_MODEL_PATH).read_text())
+    for decision in (Decision(), Decision("neutral_group", neutral_weight=2.5)):
+        text = model_card_markdown({**card, "decision": decision.as_card()})
+        line = next(t for t in text.splitlines() if t.startswith("Reproduce: "))
+        argv = shlex.split(line.removeprefix("Reproduce: `").removesuffix("`."))[3:]
+        assert options_from_args(build_parser().parse_args(argv)).decision == decision
+        assert ("calm taken as a kind of neutral" in text) == (decision.rule == "neutral_group")
+
+
+def test_leave_one_corpus_out_figures_join_the_card_with_their_command(tmp_path: Path) -> None:
+    from tagger.training.card import attach_loco
+
+    card_path = tmp_path / "default.card.json"
+    card_path.write_text(card_path_for(DEFAULT_MODEL_PATH).read_text())
+    results = {
+        "recipe": {"kind": "x"},
+        "holdout ravdess": {"uar": 0.40, "clip_accuracy": 0.4, "n": 10, "neutral_recall_8way": 0.5},
+        "holdout kotts": {"uar": 0.30, "clip_accuracy": 0.3, "n": 10, "neutral_recall_8way": None},
+    }
+    card = attach_loco(card_path, results, command="python -m benchmarks.corpora --experiments holdout")
+    assert set(card["loco"]["corpora"]) == {"ravdess", "kotts"}
+    assert json.loads(card_path.read_text()) == card
+    text = (tmp_path / "MODEL_CARD.md").read_text()
+    assert text == model_card_markdown(card)
+    assert "| ravdess | 40.0 | 50.0 |" in text and "| kotts | 30.0 | – |" in text
+    assert "| mean | 35.0 | |" in text and "--experiments holdout" in text
