@@ -7,23 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from catalog import Catalog, query, sql_quote
+from catalog.report_charts import COLOURS
 from catalog.schema import EMOTIONS
 from tagger.segments import owned_spans
 
 __all__ = ["find_video", "load_timeline", "plot_timeline", "render_timeline"]
-
-COLOURS = {
-    "neutral": "#9e9e9e",
-    "calm": "#4db6ac",
-    "happy": "#fdd835",
-    "sad": "#1e88e5",
-    "angry": "#e53935",
-    "fearful": "#8e24aa",
-    "disgust": "#6d4c41",
-    "surprised": "#fb8c00",
-    "uncertain": "#e0e0e0",
-    "no_speech": "#f5f5f5",
-}
 
 
 def find_video(catalog_root: str, key: str) -> dict[str, Any] | None:
