@@ -261,9 +261,13 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             f"Windows whose label's evidence is below {cal['abstain_threshold']:.1f} are labelled "
             "`uncertain`; windows without speech are labelled `no_speech` by the front end.",
             "",
-            f"Architecture: {_ARCHITECTURE_NOTES.get(arch['kind'], arch['kind'])}; the mean of "
-            f"{recipe['n_members']} such networks trained with different seeds. How the recipe was "
-            "chosen: `docs/model/experiments.md`.",
+            f"Architecture: {_ARCHITECTURE_NOTES.get(arch['kind'], arch['kind'])}; "
+            + (
+                f"the mean of {recipe['n_members']} such networks trained with different seeds"
+                if recipe["n_members"] > 1
+                else "one such network"
+            )
+            + ". How the recipe was chosen: `docs/model/experiments.md`.",
             "",
             "## Intended use",
             "",
@@ -373,7 +377,10 @@ def _reproduce_command(
         flags.append(f"--test-fold {training['test_fold']}")
     name, decision = card["name"], card.get("decision")
     if decision and decision.get("rule", "argmax") != "argmax":
-        flags.append(f"--decision {decision['rule']} --neutral-weight {float(decision['neutral_weight']):g}")
+        flags.append(
+            f"--decision {decision['rule']} --neutral-weight {float(decision['neutral_weight']):g} "
+            f"--calm-weight {float(decision.get('calm_weight', 1.0)):g}"
+        )
     if name != TrainOptions.name:
         flags.append(f"--name {name}")
     flags.append(f"--seed {training['seed']}")
@@ -409,12 +416,13 @@ def _evaluation_lines(card: dict[str, Any], cv: dict[str, Any], std: dict[str, A
 def _decision_text(decision: dict[str, Any] | None) -> str:
     if not decision or decision.get("rule", "argmax") == "argmax":
         return "A window's label is its most probable emotion."
-    weight = float(decision["neutral_weight"])
+    weight, calm = float(decision["neutral_weight"]), float(decision.get("calm_weight", 1.0))
     return (
         "A window's label is decided with calm taken as a kind of neutral (`tagger/decision.py`): "
         f"neutral and calm summed{f', times {weight:g},' if weight != 1 else ''} against each "
-        "emotion, then the larger of the two if they win; the evidence is the label's probability "
-        "(the pair's sum for neutral or calm)."
+        "emotion; if they win, calm only where it is "
+        + (f"at least {calm:g} times as likely as neutral" if calm != 1 else "more likely than neutral")
+        + ", else neutral. The evidence is the label's probability (the pair's sum for neutral or calm)."
     )
 
 

@@ -191,6 +191,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default=ARGMAX.neutral_weight,
         help="prior weight of neutral-or-calm for --decision neutral_group",
     )
+    parser.add_argument(
+        "--calm-weight",
+        type=float,
+        default=ARGMAX.calm_weight,
+        help="times neutral's probability calm needs for --decision neutral_group",
+    )
     parser.add_argument("--paper-epochs", type=int, default=recipe.paper_epochs)
     parser.add_argument("--no-baselines", action="store_true", help="skip the paper and SVM rows")
     parser.add_argument("--no-benchmark", action="store_true", help="skip the windows/s measurement")
@@ -228,7 +234,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         manifest=Path(manifests[0]),
         extra_manifests=tuple(Path(m) for m in manifests[1:]),
         test_fold=args.test_fold,
-        decision=Decision(args.decision, neutral_weight=args.neutral_weight),
+        decision=Decision(args.decision, neutral_weight=args.neutral_weight, calm_weight=args.calm_weight),
         out_dir=Path(args.out),
         folds=args.folds,
         report_dir=args.report_dir,

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tagger.calibration import apply_temperature
 from tagger.decision import ARGMAX
 from tagger.errors import DatasetError
 from tagger.export import export_litert, litert_card_entry
@@ -233,12 +234,17 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
         window_probs = predict_network(model, model_inputs(test.clips, mconfig.input_name))
         test_probs = clip_probabilities(test.clips, window_probs)
         test_per_corpus = per_corpus_scores(test.clips.labels, test_probs, test.corpus, test.names)
+        # Decisions are taken on calibrated probabilities, as the shipped model gives them.
+        calibrated = clip_probabilities(
+            test.clips, apply_temperature(window_probs, calibration["temperature"])
+        )
         for index, name in enumerate(test.names):
             mine = test.corpus == index
             if name in test_per_corpus:
+                labels = test.clips.labels[mine]
                 test_per_corpus[name]["neutral"] = {
-                    "argmax": neutral_scores(test.clips.labels[mine], test_probs[mine], ARGMAX),
-                    "decided": neutral_scores(test.clips.labels[mine], test_probs[mine], options.decision),
+                    "argmax": neutral_scores(labels, calibrated[mine], ARGMAX),
+                    "decided": neutral_scores(labels, calibrated[mine], options.decision),
                 }
         for name, score in test_per_corpus.items():
             log(f"test fold {options.test_fold}, {name}: {brief_score(score)}")

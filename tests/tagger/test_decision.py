@@ -58,6 +58,17 @@ def test_a_heavier_neutral_weight_only_turns_emotions_into_the_group() -> None:
     assert not np.isin(before[changed], [NEUTRAL, CALM]).any()
 
 
+def test_calm_needs_its_weight_times_neutral_inside_the_group() -> None:
+    p = _probs(2000, 3)
+    plain = decide(p, GROUP)[0]
+    strict = decide(p, Decision("neutral_group", calm_weight=10.0))[0]
+    changed = plain != strict
+    assert changed.any()
+    assert set(plain[changed].tolist()) == {CALM} and set(strict[changed].tolist()) == {NEUTRAL}
+    calm = strict == CALM
+    assert np.all(p[calm, CALM] > 10.0 * p[calm, NEUTRAL])
+
+
 def test_labels_abstain_on_the_decided_class_evidence() -> None:
     p = np.full((1, len(EMOTIONS)), 0.05, dtype=np.float32)
     p[0, [NEUTRAL, CALM, SAD]] = [0.22, 0.18, 0.3]  # sums to 1
@@ -84,8 +95,9 @@ def test_the_card_carries_the_rule_and_bad_rules_are_refused() -> None:
         "calibration": {"temperature": 1.0, "abstain_threshold": 0.0},
     }
     assert Classifier(lambda x: x, card).decision == ARGMAX  # older cards: the arg-max
-    card["decision"] = GROUP.as_card() | {"neutral_weight": 2.0}
-    assert Classifier(lambda x: x, card).decision == Decision("neutral_group", 2.0)
-    for bad in ({"rule": "vote"}, {"rule": "neutral_group", "neutral_weight": 0}, {"neutral_weight": "x"}):
+    card["decision"] = GROUP.as_card() | {"neutral_weight": 2.0, "calm_weight": 10.0}
+    assert Classifier(lambda x: x, card).decision == Decision("neutral_group", 2.0, 10.0)
+    bad_entries = ({"rule": "vote"}, {"rule": "neutral_group", "neutral_weight": 0}, {"neutral_weight": "x"})
+    for bad in (*bad_entries, {"calm_weight": float("inf")}):
         with pytest.raises(ModelError):
             Decision.from_card({"decision": bad})

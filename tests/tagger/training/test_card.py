@@ -59,7 +59,7 @@ def test_the_reproduce_line_carries_the_decision_rule_and_the_card_describes_it(
     from tagger.training.pipeline import build_parser
 
     card = json.loads(card_path_for(DEFAULT_MODEL_PATH).read_text())
-    for decision in (Decision(), Decision("neutral_group", neutral_weight=2.5)):
+    for decision in (Decision(), Decision("neutral_group", neutral_weight=2.5, calm_weight=10.0)):
         text = model_card_markdown({**card, "decision": decision.as_card()})
         line = next(t for t in text.splitlines() if t.startswith("Reproduce: "))
         argv = shlex.split(line.removeprefix("Reproduce: `").removesuffix("`."))[3:]
