@@ -82,13 +82,15 @@ def test_shipped_model_recognises_clips_it_was_trained_on(corpus: Path, tmp_path
     import pandas as pd
 
     frame = pd.read_csv(corpus / "manifest.tsv", sep="\t")
-    subset = frame[frame["actor"].isin([1, 2])].groupby("emotion").head(1)
+    subset = frame[frame["actor"].isin([1, 2])]  # every clip of two training actors: 120
     subset = subset.assign(path=[str(corpus / p) for p in subset["path"]])
     manifest = tmp_path / "m.tsv"
     subset.to_csv(manifest, sep="\t", index=False)
     result = evaluate_manifest(manifest)
-    assert result["n_clips"] == len(subset) == len(EMOTIONS)
-    assert result["accuracy"] >= 0.75  # 8 emotions: chance is 0.125
+    assert result["n_clips"] == len(subset) == 120
+    assert result["accuracy"] >= 0.6  # 8 emotions: chance is 0.125
+    assert result["neutral_recall"] >= 0.6  # the card's rule: neutral speech reads as neutral
+    assert len(result["per_class"]) == len(EMOTIONS)
 
 
 def test_a_speaker_manifest_is_scored_on_its_classes_and_its_unseen_speakers(tmp_path: Path) -> None:
