@@ -17,12 +17,14 @@ per corpus by ``python -m benchmarks.affect_order``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from tagger.constants import EMOTIONS
 from tagger.errors import ParameterError
 
-__all__ = ["AFFECT_PLACES", "affect"]
+__all__ = ["AFFECT_PLACES", "AROUSAL_ORDER", "affect", "arousal_order"]
 
 AFFECT_PLACES: dict[str, tuple[float, float]] = {
     # emotion: (valence, arousal)
@@ -46,3 +48,23 @@ def affect(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ParameterError(f"probs must be (n, {len(EMOTIONS)}), got {p.shape}")
     places = p @ _PLACES
     return places[:, 1].astype(np.float32), places[:, 0].astype(np.float32)
+
+
+AROUSAL_ORDER = {"angry": 1, "happy": 1, "fearful": 1, "surprised": 1, "neutral": 0, "sad": -1, "calm": -1}
+"""The order arousal should put the emotions in (disgust is left out: its arousal is
+placed differently across studies)."""
+
+
+def arousal_order(labels: np.ndarray, clip_probs: np.ndarray) -> dict[str, Any]:
+    """Mean arousal (:func:`tagger.affect.affect` of each clip's probabilities) per true
+    emotion, and Spearman's rho between those means and :data:`AROUSAL_ORDER` (ties
+    averaged), over the emotions present; rho is None with fewer than 3 of them."""
+    from scipy.stats import spearmanr
+
+    arousal, _ = affect(clip_probs)
+    means = {EMOTIONS[int(c)]: float(arousal[labels == c].mean()) for c in sorted({int(x) for x in labels})}
+    ordered = [name for name in means if name in AROUSAL_ORDER]
+    rho = None
+    if len(ordered) >= 3 and len({AROUSAL_ORDER[n] for n in ordered}) > 1:
+        rho = float(spearmanr([means[n] for n in ordered], [AROUSAL_ORDER[n] for n in ordered]).statistic)
+    return {"mean_by_emotion": means, "spearman_rho": rho}

