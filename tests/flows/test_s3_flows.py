@@ -163,3 +163,69 @@ def test_twenty_rounds_of_racing_writers_on_s3_lose_no_commit(s3_catalog: str) -
         f"20 rounds of racing writers on s3: {len(written)} units, 0 duplicates, "
         f"{time.perf_counter() - started:.1f} s"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_dask_cluster_with_a_worker_killed_mid_run_then_a_rerun_finishes_without_duplicates(
+    s3_catalog: str, library: Path, tiny_model: Path
+) -> None:
+    """tag-library on a two-process Dask cluster into S3; one worker is SIGKILLed once the
+    first unit is committed. The run finishes (Dask reruns the lost batch) or fails and
+    says so in ``runs``; a rerun then finishes the job and no unit is committed twice."""
+    import signal
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    from flows.tag_flows import with_dask
+    from tagger.model import litert_file
+
+    litert_file(tiny_model)
+    catalog = Catalog(s3_catalog)
+    options = TagOptions(min_age_s=0, batch_size=1)
+    killed: list[int] = []
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        pids = client.run(os.getpid)
+
+        def kill_one_worker_after_first_commit() -> None:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                if catalog.version() >= 1 and catalog.count("units") >= 1:
+                    pid = next(iter(pids.values()))
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    return
+                time.sleep(0.5)
+
+        killer = threading.Thread(target=kill_one_worker_after_first_commit, daemon=True)
+        flow = with_dask(tag_library, cluster.scheduler_address)
+        killer.start()
+        try:
+            first: dict[str, object] | None = flow(
+                roots=[str(library)], catalog_root=s3_catalog, model_path=str(tiny_model), options=options
+            )
+        except Exception:
+            first = None  # the lost batch failed the run: the runs table must say so
+            statuses = query(catalog, "SELECT status FROM runs").column("status").to_pylist()
+            assert statuses == ["failed"]
+        killer.join(timeout=300)
+        assert killed, "no worker was killed"
+        rerun = flow(
+            roots=[str(library)], catalog_root=s3_catalog, model_path=str(tiny_model), options=options
+        )
+    expected = query(
+        catalog,
+        "SELECT count(*) AS n FROM tracks t JOIN (SELECT DISTINCT video_id FROM videos WHERE status = 'ok')"
+        " USING (video_id)",
+    ).to_pylist()[0]["n"]
+    n_good = len(GOOD) + int((library / "speech.mp4").exists())
+    assert expected == n_good + 1
+    assert units_once(catalog) == (expected, 0)
+    outcome = "finished" if first else "failed"
+    print(f"dask, worker killed: first run {outcome}, rerun tagged {rerun['n_tagged']}, {expected} units")
+    report = maintain_catalog(catalog_root=s3_catalog, retention_hours=0)
+    assert report["checks"]["ok"] is True, report
