@@ -29,6 +29,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from catalog.errors import CatalogError
 from catalog.paths import display_path
 from catalog.schema import SCHEMAS, TABLES, UNIT_TABLES, validate
+from catalog.storage import commit_refusal, effective_options
 from catalog.units import (
     UnitRows,
     all_write_ids,
@@ -47,7 +48,11 @@ _SNAPSHOT_TRIES = 5
 
 class Catalog:
     """Delta Lake catalogue at ``root`` (a folder, or ``s3://``/``gs://``/``az://`` URI with
-    ``storage_options`` passed to deltalake as-is).
+    ``storage_options`` passed to deltalake, over those of ``EMOTAG_STORAGE_OPTIONS``).
+
+    Every read and write goes through these options. Writes to ``s3://`` are refused
+    (:class:`CatalogError`) unless commits are safe for concurrent writers: see
+    :func:`catalog.storage.commit_refusal`.
 
     Units ``(video_id, track_index, model_version)`` are written whole or not at all, and
     writing one again adds nothing:
@@ -71,7 +76,14 @@ class Catalog:
         text = os.fspath(root)
         self.is_local = "://" not in text
         self.root = str(Path(text).resolve()) if self.is_local else text.rstrip("/")
-        self.storage_options = storage_options
+        self.storage_options = effective_options(self.root, storage_options)
+        self._write_refusal = commit_refusal(self.root, self.storage_options)
+
+    def check_writable(self) -> None:
+        """Raise :class:`CatalogError` when this catalogue's configuration makes writes
+        unsafe (an ``s3://`` root without conditional puts); reads are always allowed."""
+        if self._write_refusal is not None:
+            raise CatalogError(self._write_refusal)
 
     # ------------------------------------------------------------------ setup
     def table_uri(self, name: str) -> str:
@@ -82,6 +94,7 @@ class Catalog:
     def ensure(self) -> None:
         """Create every missing table (empty, with its schema). Raises
         :class:`CatalogError` at once when the root is not writable."""
+        self.check_writable()
         if self.is_local:
             try:
                 Path(self.root).mkdir(parents=True, exist_ok=True)
@@ -154,6 +167,7 @@ class Catalog:
         """
         if not units:
             return []
+        self.check_writable()
         keys = [u.key for u in units]
         if len(set(keys)) != len(keys):
             raise CatalogError("the same unit appears twice in one write")
@@ -311,6 +325,7 @@ class Catalog:
 
     def compact(self) -> dict[str, Any]:
         """Rewrite small files into large ones (``optimize.compact``) in every table."""
+        self.check_writable()
         report: dict[str, Any] = {}
         for name in TABLES:
             if self._table(name) is not None:
@@ -319,6 +334,7 @@ class Catalog:
 
     def vacuum(self, *, retention_hours: int = 168) -> dict[str, int]:
         """Delete files no longer referenced and older than ``retention_hours``."""
+        self.check_writable()
         removed: dict[str, int] = {}
         for name in TABLES:
             table = self._table(name)
@@ -433,6 +449,7 @@ class Catalog:
         )
 
     def _append(self, name: str, rows: pa.Table) -> None:
+        self.check_writable()
         write_deltalake(
             self.table_uri(name),
             rows,
@@ -442,6 +459,7 @@ class Catalog:
         )
 
     def _compact_one(self, name: str) -> dict[str, Any]:
+        self.check_writable()
         metrics: dict[str, Any] = self._require(name).optimize.compact()
         return metrics
 
@@ -456,6 +474,7 @@ class Catalog:
         files with Arrow ``string_view`` columns that PyArrow cannot filter on
         (delta-rs issue 4579); ``overwrite`` with a predicate writes plain strings.
         """
+        self.check_writable()
         self._require(name)
         write_deltalake(
             self.table_uri(name),

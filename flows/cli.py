@@ -65,6 +65,16 @@ def _common(parser: argparse.ArgumentParser, *, catalog: bool = True, model: boo
             default=_env("CATALOG", "emotag-catalog"),
             help="catalogue root (folder or s3://…); env EMOTAG_CATALOG",
         )
+        parser.add_argument(
+            "--storage-option",
+            dest="storage_option",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="object-storage option for deltalake, repeatable (e.g. conditional_put=etag), over "
+            "env EMOTAG_STORAGE_OPTIONS (JSON object or KEY=VALUE,KEY=VALUE); credentials and endpoint "
+            "also come from the standard AWS_* variables",
+        )
     if model:
         parser.add_argument(
             "--model",
@@ -74,6 +84,13 @@ def _common(parser: argparse.ArgumentParser, *, catalog: bool = True, model: boo
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
+
+
+def _storage_options(args: argparse.Namespace) -> dict[str, str] | None:
+    """The ``--storage-option`` pairs (None when there are none: the environment's apply)."""
+    from catalog.storage import pairs_to_options
+
+    return pairs_to_options(args.storage_option) or None
 
 
 def _positive_int(text: str) -> int:
@@ -220,6 +237,7 @@ def _cmd_tag(args: argparse.Namespace) -> int:
         model_path=args.model,
         force=bool(getattr(args, "force", False)),
         options=TagOptions(batch_size=args.batch_size, max_workers=args.workers, min_age_s=args.min_age),
+        storage_options=_storage_options(args),
     )
     if args.prefect or os.environ.get("PREFECT_API_URL"):
         from flows.tag_flows import tag_paths
@@ -230,6 +248,7 @@ def _cmd_tag(args: argparse.Namespace) -> int:
             model_path=request.model_path,
             force=request.force,
             options=request.options,
+            storage_options=request.storage_options,
         )
     else:
         summary = run_locally(request)
@@ -262,7 +281,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
     as_of: int | str | None = args.as_of
     if isinstance(as_of, str) and as_of.isdigit():
         as_of = int(as_of)
-    result = query(Catalog(args.catalog), args.sql, as_of=as_of)
+    catalog = Catalog(args.catalog, storage_options=_storage_options(args))
+    result = query(catalog, args.sql, as_of=as_of)
     if args.format == "parquet":
         import pyarrow.parquet as pq
 
@@ -288,12 +308,14 @@ def _cmd_query(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     from flows.timeline import find_video, load_timeline, plot_timeline, render_timeline
 
-    catalog_root = args.catalog
-    video = find_video(catalog_root, args.video)
+    catalog_root, storage_options = args.catalog, _storage_options(args)
+    video = find_video(catalog_root, args.video, storage_options=storage_options)
     if video is None:
         print(f"emotag: no video matches {args.video!r} in {catalog_root}", file=sys.stderr)
         return EXIT_USAGE
-    timeline = load_timeline(catalog_root, video["video_id"], model_version=args.model_version)
+    timeline = load_timeline(
+        catalog_root, video["video_id"], model_version=args.model_version, storage_options=storage_options
+    )
     if args.plot:
         plot_timeline(timeline, args.plot)
     if args.json:
@@ -309,7 +331,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from catalog import Catalog
     from catalog.report import write_report
 
-    written = write_report(Catalog(args.catalog), args.out, top=args.top, min_speech_s=args.min_speech)
+    catalog = Catalog(args.catalog, storage_options=_storage_options(args))
+    written = write_report(catalog, args.out, top=args.top, min_speech_s=args.min_speech)
     if args.json:
         print(json.dumps({"out": str(written)}))
     elif not args.quiet:
@@ -343,7 +366,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from flows.doctor import diagnose
 
-    report = diagnose(catalog_root=args.catalog, model_path=args.model)
+    report = diagnose(
+        catalog_root=args.catalog, model_path=args.model, storage_options=_storage_options(args)
+    )
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:

@@ -10,7 +10,9 @@ from tagger.errors import EmotagError
 __all__ = ["diagnose"]
 
 
-def diagnose(*, catalog_root: str, model_path: str | None) -> dict[str, Any]:
+def diagnose(
+    *, catalog_root: str, model_path: str | None, storage_options: dict[str, str] | None = None
+) -> dict[str, Any]:
     """One entry per check: ``ok`` and a one-line ``detail``."""
     from tagger import ffmpeg_bin
 
@@ -43,12 +45,13 @@ def diagnose(*, catalog_root: str, model_path: str | None) -> dict[str, Any]:
         try:
             from catalog import Catalog
 
-            catalog = Catalog(catalog_root)
+            catalog = Catalog(catalog_root, storage_options=storage_options)
             checks["catalog"] = {
                 "ok": True,
                 "detail": f"{catalog.root}: {catalog.count('units')} units, "
                 f"{catalog.count('videos')} video rows, version {catalog.version()}",
             }
+            catalog.check_writable()
         except (EmotagError, OSError) as exc:
             checks["catalog"] = {"ok": False, "detail": str(exc)}
     else:

@@ -19,10 +19,10 @@ __all__ = ["maintain_catalog", "promote_if_better", "train_model"]
 
 
 @task(name="catalog-checks")
-def catalog_checks(catalog_root: str) -> dict[str, Any]:
+def catalog_checks(catalog_root: str, storage_options: dict[str, str] | None = None) -> dict[str, Any]:
     """Invariants an analyst relies on: probabilities sum to 1, every committed unit has
     its windows and one profile, no duplicate windows."""
-    catalog = Catalog(catalog_root)
+    catalog = Catalog(catalog_root, storage_options=storage_options)
     sums = query(
         catalog,
         "SELECT coalesce(max(abs(p_neutral + p_calm + p_happy + p_sad + p_angry + p_fearful"
@@ -49,17 +49,21 @@ def catalog_checks(catalog_root: str) -> dict[str, Any]:
 
 @flow(name="maintain-catalog")
 def maintain_catalog(
-    catalog_root: str = DEFAULT_CATALOG, retention_hours: int = 168, export_to: str | None = None
+    catalog_root: str = DEFAULT_CATALOG,
+    retention_hours: int = 168,
+    export_to: str | None = None,
+    storage_options: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Purge orphaned rows of interrupted writes, compact small files, vacuum files older
-    than ``retention_hours``, run consistency checks, optionally export plain Parquet."""
+    than ``retention_hours``, run consistency checks, optionally export plain Parquet.
+    ``storage_options``: as for :func:`flows.tag_flows.tag_library`."""
     logger = get_run_logger()
-    catalog = Catalog(catalog_root)
+    catalog = Catalog(catalog_root, storage_options=storage_options)
     catalog.ensure()
     report: dict[str, Any] = {"orphans_purged": catalog.purge_orphans()}
     report["compact"] = {name: m.get("numFilesRemoved", 0) for name, m in catalog.compact().items()}
     report["vacuumed_files"] = catalog.vacuum(retention_hours=retention_hours)
-    report["checks"] = catalog_checks(catalog_root)
+    report["checks"] = catalog_checks(catalog_root, storage_options)
     if export_to:
         report["exported_rows"] = catalog.export_parquet(export_to)
     if not report["checks"]["ok"]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog import Catalog
+from catalog.storage import redacted
 from flows.library import DEFAULT_EXTENSIONS, discover, expand_inputs
 from flows.outcomes import BatchReport, write_outcomes
 from flows.plan import make_plan, model_version_of
@@ -77,7 +78,9 @@ class TagRequest:
     """What a run is asked to do: tag ``inputs`` (folders, files, globs) with the model
     at ``model_path`` (the shipped one when None) into the catalogue at ``catalog_root``.
     ``force`` re-tags units already done; ``retry_failed`` retries content that failed
-    before; ``mark_missing`` marks catalogue paths under the folders that are gone."""
+    before; ``mark_missing`` marks catalogue paths under the folders that are gone.
+    ``storage_options`` go to every catalogue read and write (object storage), over
+    those of ``EMOTAG_STORAGE_OPTIONS``."""
 
     flow_name: str
     inputs: tuple[str, ...]
@@ -87,6 +90,7 @@ class TagRequest:
     force: bool = False
     retry_failed: bool = True
     mark_missing: bool = False
+    storage_options: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,12 +104,14 @@ class BatchSpec:
     workers: int
     run_id: str
     replace: bool
+    storage_options: dict[str, str] | None = None
 
 
 def tag_one_batch(spec: BatchSpec) -> BatchReport:
     """Tag one batch of videos and write everything it produced to the catalogue."""
     outcomes = process_batch(spec.jobs, model_path=spec.model_path, config=spec.config, workers=spec.workers)
-    return write_outcomes(Catalog(spec.catalog_root), outcomes, run_id=spec.run_id, replace=spec.replace)
+    catalog = Catalog(spec.catalog_root, storage_options=spec.storage_options)
+    return write_outcomes(catalog, outcomes, run_id=spec.run_id, replace=spec.replace)
 
 
 Submit = Callable[[BatchSpec], "Future[BatchReport] | Any"]
@@ -130,7 +136,7 @@ def run_tagging(
     catalog_root, model_path, flow_name = request.catalog_root, request.model_path, request.flow_name
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    catalog = Catalog(catalog_root)
+    catalog = Catalog(catalog_root, storage_options=request.storage_options)
     catalog.ensure()  # fails here, before any work, when the catalogue is unusable
     version = model_version_of(model_path)
     # The LiteRT file the workers run, exported here once if the model has none yet, so
@@ -141,6 +147,7 @@ def run_tagging(
         "model_path": model_path,
         "force": request.force,
         **{k: v for k, v in asdict(options).items() if k != "extensions"},
+        **({"storage_options": redacted(request.storage_options)} if request.storage_options else {}),
     }
     run_row: dict[str, Any] = {
         "run_id": run_id,
@@ -198,6 +205,7 @@ def run_tagging(
                     workers=n_workers,
                     run_id=run_id,
                     replace=request.force,
+                    storage_options=request.storage_options,
                 )
             )
             for batch in batches

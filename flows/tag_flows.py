@@ -119,9 +119,12 @@ def tag_library(
     catalog_root: str = DEFAULT_CATALOG,
     model_path: str | None = None,
     options: TagOptions = NIGHTLY,
+    storage_options: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Nightly: tag what is new or changed under ``roots``, mark what disappeared; content
-    that failed before is not retried."""
+    that failed before is not retried. ``storage_options`` (object storage, over
+    ``EMOTAG_STORAGE_OPTIONS``; keep secrets in the workers' environment, not here:
+    Prefect stores flow parameters) reach every catalogue read and write."""
     return _run_under_prefect(
         TagRequest(
             flow_name="tag-library",
@@ -131,6 +134,7 @@ def tag_library(
             options=options,
             retry_failed=False,
             mark_missing=True,
+            storage_options=storage_options,
         )
     )
 
@@ -142,9 +146,11 @@ def tag_paths(
     model_path: str | None = None,
     force: bool = False,
     options: TagOptions = ON_DEMAND,
+    storage_options: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """On demand: tag files, folders or globs: new content, with another model, or all of
-    it again with ``force``. Content that failed before is retried."""
+    it again with ``force``. Content that failed before is retried. ``storage_options``:
+    as for :func:`tag_library`."""
     return _run_under_prefect(
         TagRequest(
             flow_name="tag-paths",
@@ -153,5 +159,6 @@ def tag_paths(
             model_path=model_path,
             options=options,
             force=force,
+            storage_options=storage_options,
         )
     )

@@ -14,10 +14,12 @@ from tagger.segments import owned_spans
 __all__ = ["find_video", "load_timeline", "plot_timeline", "render_timeline"]
 
 
-def find_video(catalog_root: str, key: str) -> dict[str, Any] | None:
+def find_video(
+    catalog_root: str, key: str, *, storage_options: dict[str, str] | None = None
+) -> dict[str, Any] | None:
     """The newest ``videos`` row whose id starts with ``key`` or whose path (or file
     name) is ``key``; None when nothing or several different videos match."""
-    rows = Catalog(catalog_root).open_table("videos").to_table().to_pylist()
+    rows = Catalog(catalog_root, storage_options=storage_options).open_table("videos").to_table().to_pylist()
     absolute = os.path.abspath(key)
     matches = [r for r in rows if r["video_id"].startswith(key) or r["path"] in (key, absolute)]
     if not matches:
@@ -28,10 +30,16 @@ def find_video(catalog_root: str, key: str) -> dict[str, Any] | None:
     return newest
 
 
-def load_timeline(catalog_root: str, video_id: str, *, model_version: str | None = None) -> dict[str, Any]:
+def load_timeline(
+    catalog_root: str,
+    video_id: str,
+    *,
+    model_version: str | None = None,
+    storage_options: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Tracks of ``video_id`` with windows, segments and profile for one model version
     (default: the most recently committed for this video)."""
-    catalog = Catalog(catalog_root)
+    catalog = Catalog(catalog_root, storage_options=storage_options)
     vid = sql_quote(video_id)
     if model_version is None:
         latest = query(

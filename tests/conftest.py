@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,3 +58,27 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """One local S3 endpoint (moto) for the session; tests skip without ``moto[server]``."""
+    pytest.importorskip("moto.server")
+    pytest.importorskip("boto3")
+    from tests.fixtures.s3 import start_s3_server
+
+    server = start_s3_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_catalog(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh ``s3://`` catalogue root on the session's endpoint. The standard AWS
+    variables point at it and ``EMOTAG_STORAGE_OPTIONS`` asks for conditional puts."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_S3_LOCKING_PROVIDER", "AWS_CONDITIONAL_PUT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("EMOTAG_STORAGE_OPTIONS", "conditional_put=etag")
+    return f"s3://{s3_server.bucket}/{uuid.uuid4().hex[:12]}/catalog"

@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "catalog.store",
     "catalog.query",
+    "catalog.storage",
     "catalog.report",
     "tagger.frontend",
     "tagger.segments",
