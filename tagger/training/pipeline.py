@@ -158,7 +158,9 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
     """Cross-validate, calibrate, train on everything and write the model, card and report.
 
     Writes ``<out_dir>/<model_filename>.keras``, ``.card.json`` and ``MODEL_CARD.md``;
-    ``report.md``, ``report.json`` and ``confusion.png`` into ``options.reports_path()``.
+    ``report.md``, ``report.json``, ``confusion.png`` and ``oof_probs.npz`` (the
+    cross-validation's out-of-fold calibrated clip probabilities with their labels, corpus
+    and speaker: the set to choose a decision rule on) into ``options.reports_path()``.
     See :class:`TrainOptions` for the corpora, folds, test fold, baselines, cache and
     benchmark options. Several corpora: CV folds are the union of their fold ids; the
     report and card give figures per corpus.
@@ -216,6 +218,16 @@ def train(options: TrainOptions, *, log: Callable[[str], Any] = print) -> TrainR
         folds_text = ", ".join(f"fold {k} {100 * v:.1f}%" for k, v in per_fold.items())
         log(f"{ours.name} on {name}: {brief_score(score)}; {folds_text}")
     calibration = calibrate(clips, ours)
+    if ours.window_probs is not None:  # out-of-fold clip probabilities, to choose decision rules on
+        reports.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            reports / "oof_probs.npz",
+            probs=clip_probabilities(clips, apply_temperature(ours.window_probs, calibration["temperature"])),
+            labels=clips.labels,
+            corpus=np.asarray(data.corpus),
+            corpora=np.asarray(data.names),
+            actors=clips.actors,
+        )
 
     x_all = model_inputs(clips, mconfig.input_name)
     members = fit_members(

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tagger.constants import EMOTIONS
@@ -162,5 +163,16 @@ def test_two_corpora_with_a_test_fold(tmp_path: Path) -> None:
     assert result.rows[0].split == "speaker-grouped 2-fold"
     assert [split.fold for split in result.rows[0].splits] == [0, 1]
     assert "first" in card["training"]["dataset"] and "second" in card["training"]["dataset"]
+    # the test speakers' neutral figures under the card's rule (the arg-max by default)
+    assert card["decision"]["rule"] == "argmax"
+    for score in card["test_per_corpus"].values():
+        assert score["neutral"]["argmax"] == score["neutral"]["decided"]
+        assert 0.0 <= score["neutral"]["decided"]["neutral_recall"] <= 1.0
+    # out-of-fold clip probabilities of the CV clips, calibrated, for choosing decision rules
+    oof = np.load(result.report_dir / "oof_probs.npz")
+    n = card["training"]["n_clips"]
+    assert oof["probs"].shape == (n, 8) and oof["labels"].shape == oof["corpus"].shape == (n,)
+    np.testing.assert_allclose(oof["probs"].sum(axis=1), 1.0, atol=1e-5)
+    assert list(oof["corpora"]) == ["first", "second"] and not set(oof["actors"]) & {5, 6, 15, 16}
     # trained with the partial-label loss, yet loadable with safe_mode and no custom objects
     assert load_model(result.model_path, runtime="keras").version == card["version"]
