@@ -36,13 +36,14 @@ from typing import Any
 import numpy as np
 
 from tagger.constants import EMOTIONS
+from tagger.decision import ARGMAX
 from tagger.model import model_config_for
 from tagger.training import TrainConfig, read_folds, read_manifest
 from tagger.training.augment import training_noise
 from tagger.training.dataset import ClipSet, extract_clips, model_inputs
 from tagger.training.fit import fit_members, predict_network
 from tagger.training.labels import corpus_classes, label_targets
-from tagger.training.metrics import brief_score, clip_probabilities, score_clips
+from tagger.training.metrics import brief_score, clip_probabilities, neutral_scores, score_clips
 
 
 class Corpus:
@@ -205,15 +206,11 @@ def _holdout_score(corpus: Corpus, probs: np.ndarray) -> dict[str, Any]:
     and its 8-way neutral recall (share of its neutral clips whose arg-max is neutral)."""
     labels, probs = corpus.clips.labels[corpus.known], probs[corpus.known]
     score = score_clips(labels, probs, corpus.classes)
-    neutral = labels == EMOTIONS.index("neutral")
-    recall = (
-        float(np.mean(probs[neutral].argmax(axis=1) == EMOTIONS.index("neutral"))) if neutral.any() else None
-    )
     return {
         "uar": score["uar"],
         "clip_accuracy": score["clip_accuracy"],
         "n": score["n"],
-        "neutral_recall_8way": recall,
+        "neutral_recall_8way": neutral_scores(labels, probs, ARGMAX)["neutral_recall"],
     }
 
 

@@ -23,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.constants import EMOTIONS
-from tagger.decision import Decision, decide
+from tagger.decision import Decision
+from tagger.training.metrics import neutral_scores
 
-NEUTRAL = EMOTIONS.index("neutral")
 RULES = {
     "argmax": Decision(),
     **{
@@ -39,10 +38,8 @@ RULES = {
 
 def recalls(labels: np.ndarray, probs: np.ndarray, decision: Decision) -> tuple[float, float]:
     """(8-way neutral recall, mean 8-way recall over the other classes present)."""
-    pred = decide(probs, decision)[0]
-    others = [c for c in sorted(set(labels.tolist())) if c != NEUTRAL]
-    neutral = float(np.mean(pred[labels == NEUTRAL] == NEUTRAL))
-    return neutral, float(np.mean([np.mean(pred[labels == c] == c) for c in others]))
+    scores = neutral_scores(labels, probs, decision)
+    return scores["neutral_recall"], scores["emotion_recall"]
 
 
 def table(sets: dict[str, tuple[np.ndarray, np.ndarray]], decisions: dict[str, Decision]) -> dict[str, float]:

@@ -16,7 +16,7 @@ from tagger.constants import EMOTIONS
 from tagger.decision import decide
 from tagger.model import load_model
 from tagger.training.dataset import extract_clips, model_inputs, read_manifest
-from tagger.training.metrics import classification_metrics, clip_probabilities, score_clips
+from tagger.training.metrics import classification_metrics, clip_probabilities, neutral_scores, score_clips
 
 __all__ = ["arousal_order", "evaluate_manifest", "format_report"]
 
@@ -45,7 +45,6 @@ def evaluate_manifest(
     clip_pred = decide(clip_probs, classifier.decision)[0]
     metrics = classification_metrics(clips.labels, clip_pred)
     window_pred = decide(window_probs, classifier.decision)[0]
-    neutral = clips.labels == EMOTIONS.index("neutral")
     classes = sorted({int(c) for c in clips.labels})
     trained_on = {int(a) for a in classifier.card.get("training", {}).get("actors", [])}
     seen = np.isin(clips.actors, list(trained_on)) & (clips.actors >= 0)
@@ -60,9 +59,7 @@ def evaluate_manifest(
         "uar": metrics["uar"],
         "window_accuracy": float(np.mean(window_pred == clips.window_labels())),
         "decision": classifier.decision.as_card(),
-        "neutral_recall": float(np.mean(clip_pred[neutral] == EMOTIONS.index("neutral")))
-        if neutral.any()
-        else None,
+        "neutral_recall": neutral_scores(clips.labels, clip_probs, classifier.decision)["neutral_recall"],
         "per_class": metrics["per_class"],
         "confusion": metrics["confusion"],
         "classes": list(EMOTIONS),
