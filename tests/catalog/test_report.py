@@ -362,7 +362,18 @@ def browser() -> str:
 @pytest.mark.slow
 def test_a_browser_draws_every_section(browser: str, library: dict[str, Any], tmp_path: Path) -> None:
     out = write_report(library["catalog"], tmp_path / "report.html", top=3, min_speech_s=60, generated_at=AT)
-    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,4000"]
+    flags = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",  # a closed network: no update or sync lookups
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,4000",
+    ]
     shot = tmp_path / "report.png"
     subprocess.run(
         [*flags, f"--screenshot={shot}", out.as_uri()], check=True, capture_output=True, timeout=120

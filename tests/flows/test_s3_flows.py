@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,8 +171,9 @@ def test_twenty_rounds_of_racing_writers_on_s3_lose_no_commit(s3_catalog: str) -
 def test_dask_cluster_with_a_worker_killed_mid_run_then_a_rerun_finishes_without_duplicates(
     s3_catalog: str, library: Path, tiny_model: Path
 ) -> None:
-    """tag-library on a two-process Dask cluster into S3; one worker is SIGKILLed once the
-    first unit is committed. The run finishes (Dask reruns the lost batch) or fails and
+    """tag-library on a two-process Dask cluster into S3; once the first unit is committed,
+    a worker is SIGKILLed while it executes a batch task (mid-batch: asked of the worker
+    itself, ``state.executing``). The run finishes (Dask reruns the lost batch) or fails and
     says so in ``runs``; a rerun then finishes the job and no unit is committed twice."""
     import signal
     import threading
@@ -184,24 +186,30 @@ def test_dask_cluster_with_a_worker_killed_mid_run_then_a_rerun_finishes_without
     litert_file(tiny_model)
     catalog = Catalog(s3_catalog)
     options = TagOptions(min_age_s=0, batch_size=1)
-    killed: list[int] = []
+    killed: list[tuple[int, list[str]]] = []
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
         pids = client.run(os.getpid)
 
-        def kill_one_worker_after_first_commit() -> None:
+        def executing_batches(dask_worker: Any) -> list[str]:  # only batch tasks run on workers
+            return [str(task.key) for task in dask_worker.state.executing]
+
+        def kill_a_worker_mid_batch_after_first_commit() -> None:
+            """SIGKILL a worker while it executes a batch task, once a unit is committed."""
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
                 if catalog.version() >= 1 and catalog.count("units") >= 1:
-                    pid = next(iter(pids.values()))
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                    return
-                time.sleep(0.5)
+                    busy = {a: keys for a, keys in client.run(executing_batches).items() if keys}
+                    if busy:
+                        address, keys = next(iter(busy.items()))
+                        os.kill(pids[address], signal.SIGKILL)
+                        killed.append((pids[address], keys))
+                        return
+                time.sleep(0.05)
 
-        killer = threading.Thread(target=kill_one_worker_after_first_commit, daemon=True)
+        killer = threading.Thread(target=kill_a_worker_mid_batch_after_first_commit, daemon=True)
         flow = with_dask(tag_library, cluster.scheduler_address)
         killer.start()
         try:
@@ -213,7 +221,7 @@ def test_dask_cluster_with_a_worker_killed_mid_run_then_a_rerun_finishes_without
             statuses = query(catalog, "SELECT status FROM runs").column("status").to_pylist()
             assert statuses == ["failed"]
         killer.join(timeout=300)
-        assert killed, "no worker was killed"
+        assert killed, "no worker was killed while it executed a batch"
         rerun = flow(
             roots=[str(library)], catalog_root=s3_catalog, model_path=str(tiny_model), options=options
         )
@@ -226,6 +234,9 @@ def test_dask_cluster_with_a_worker_killed_mid_run_then_a_rerun_finishes_without
     assert expected == n_good + 1
     assert units_once(catalog) == (expected, 0)
     outcome = "finished" if first else "failed"
-    print(f"dask, worker killed: first run {outcome}, rerun tagged {rerun['n_tagged']}, {expected} units")
+    print(
+        f"dask, worker killed during {killed[0][1]}: first run {outcome}, "
+        f"rerun tagged {rerun['n_tagged']}, {expected} units"
+    )
     report = maintain_catalog(catalog_root=s3_catalog, retention_hours=0)
     assert report["checks"]["ok"] is True, report
