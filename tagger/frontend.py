@@ -17,12 +17,14 @@ import numpy as np
 import soxr
 
 from tagger.audioset.gate import (
+    SCENE_CLASSES,
     SceneConfig,
     SceneNet,
     SceneStream,
     combine_content,
     decide_scene,
     load_scene_net,
+    smoothed_speech,
 )
 from tagger.audioset.melspec import scene_bank
 from tagger.constants import SAMPLE_RATE
@@ -104,8 +106,9 @@ class WindowBatch:
     - ``features``: ``(b, n_window_features)`` float32 (see ``window_feature_names``)
     - ``content``: ``(b,)`` str, ``speech``, ``music`` or ``other`` (see :mod:`tagger.content`)
     - ``is_speech``: ``(b,)`` bool, ``content == "speech"``
-    - ``scene_probs``: ``(b, 3)`` float32, the AudioSet network's p(speech), p(singing),
-      p(music) (:data:`tagger.audioset.gate.SCENE_CLASSES`); NaN with ``gate="features"``
+    - ``scene_probs``: ``(b, 4)`` float32, the AudioSet network's p(speech) (the median
+      over the window and its neighbours), p(singing), p(music) and p(rival)
+      (:data:`tagger.audioset.gate.SCENE_CLASSES`); NaN with ``gate="features"``
     - ``voiced_s``: ``(b, window_s / hop_s)`` float32, foreground voiced seconds in each
       hop-long block of the window (:func:`tagger.speech.voiced_s_per_block` of
       :func:`tagger.speech.foreground_frames`): which stretch of a speech window holds the
@@ -159,13 +162,15 @@ def analyse_chunks(
         pad_row=silence_frame(config.features),
     )
     pending: list[Window] = []
+    # smoothing reads the next window's span too: a batch waits for one more hop
+    lookahead = wcfg.frames_per_hop if config.scene.smooth_windows > 1 else 0
 
     def ready(n_samples: int | None) -> Iterator[WindowBatch]:
         # A batch goes out once it is full and the scene network has covered its last window.
         nonlocal pending
         while len(pending) >= config.batch_windows or (n_samples is not None and pending):
             batch = pending[: config.batch_windows]
-            last = batch[-1].index * wcfg.frames_per_hop + wcfg.frames_per_window
+            last = batch[-1].index * wcfg.frames_per_hop + wcfg.frames_per_window + lookahead
             if scene is not None and n_samples is None and scene.stream.covered_frames < last:
                 return
             yield make_batch(batch, n_samples=n_samples, config=config, scene=scene)
@@ -201,6 +206,31 @@ class _SceneGate:
 @functools.cache
 def _scene_bank(features: FeatureConfig) -> np.ndarray:
     return scene_bank(window=np.hanning(features.frame_length + 2)[1:-1], n_fft=features.n_fft)
+
+
+def _scene_probabilities(
+    scene: _SceneGate, first: np.ndarray, n_valid: np.ndarray, *, index: np.ndarray, config: FrontEndConfig
+) -> np.ndarray:
+    """``(b, 4)`` scene probabilities of windows starting at frames ``first`` with
+    ``n_valid`` frames, p(Speech) the median over each window and its neighbours one hop
+    either side (a window's own where the track has no whole neighbour window there)."""
+    stream, net = scene.stream, scene.net
+    probs = stream.window_probabilities(net, first, first + n_valid)
+    if config.scene.smooth_windows == 1:
+        return probs
+    hop = config.window.frames_per_hop
+    speech = probs[:, 0]
+    before, after = speech.copy(), speech.copy()
+    has_before = index >= 1
+    has_after = first + hop + n_valid <= stream.covered_frames
+    if has_before.any():
+        lo = first[has_before] - hop
+        before[has_before] = stream.window_probabilities(net, lo, lo + n_valid[has_before])[:, 0]
+    if has_after.any():
+        lo = first[has_after] + hop
+        after[has_after] = stream.window_probabilities(net, lo, lo + n_valid[has_after])[:, 0]
+    probs[:, 0] = smoothed_speech(speech, before, after)
+    return probs
 
 
 def analyse_signal(
@@ -294,16 +324,19 @@ def make_batch(
     voiced = detect_speech(
         frames, n_valid, features=config.features, config=config.speech, voiced=voiced_rows
     )
-    scene_probs = np.full((len(windows), 3), np.nan, dtype=np.float32)
+    scene_probs = np.full((len(windows), len(SCENE_CLASSES)), np.nan, dtype=np.float32)
     content = np.full(len(windows), "other", dtype=object)
     needs_features = np.ones(len(windows), dtype=bool)
     if config.uses_scene:
         if scene is None:
             raise ConfigError(f"gate {config.gate!r} needs the track's scene stream")
         first = index * wcfg.frames_per_hop
-        scene_probs = scene.stream.window_probabilities(scene.net, first, first + n_valid)
-        scene.stream.forget_before(int(first[-1]) + wcfg.frames_per_hop)
-        content = decide_scene(scene_probs, config=config.scene).astype(object)
+        scene_probs = _scene_probabilities(scene, first, n_valid, index=index, config=config)
+        scene.stream.forget_before(int(first[-1]))  # the next window's left neighbour starts here
+        # the voicing detector must agree with the network (the combined gate's rule)
+        content = decide_scene(
+            scene_probs, voiced=voiced if config.gate == "combined" else None, config=config.scene
+        ).astype(object)
         # the feature gate only where the network is unsure (the combined gate's rule)
         needs_features = (content == "other") & (config.gate == "combined")
     if needs_features.any():
@@ -315,7 +348,11 @@ def make_batch(
             voiced=voiced[needs_features],
         )
         content[needs_features] = combine_content(
-            feature_content, scene_probs[needs_features], gate=config.gate, config=config.scene
+            feature_content,
+            scene_probs[needs_features],
+            gate=config.gate,
+            voiced=voiced[needs_features],
+            config=config.scene,
         )
     content = content.astype(str)
     return WindowBatch(

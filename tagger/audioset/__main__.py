@@ -3,7 +3,7 @@
     python -m tagger.audioset [--weights ../shared/pretrained/efficientat-mn04/mn04_as.npz]
 
 Writes ``tagger/models/scene.tflite`` (the trunk), ``scene_head.npz`` (the head's rows
-for speech, singing, music) and ``scene.card.json`` (sources, licence, sha256).
+for speech, singing, music and the rival classes) and ``scene.card.json`` (sources, licence, sha256).
 """
 
 from __future__ import annotations
@@ -48,6 +48,17 @@ def main(argv: list[str] | None = None) -> int:
             "context_frames": SceneConfig().context_frames,
         },
         "classes": list(SCENE_CLASSES),
+        "rival": "the largest probability among AudioSet rows 72-136 and 283-465 (animals, natural "
+        "sounds, sounds of things)",
+        "decision": {
+            "speech": "median p(Speech) over the window and its neighbours >= speech_threshold, "
+            ">= rival_factor * p(rival), and the voicing detector hears voice",
+            "music": "p(Music) or p(Singing) >= music_threshold",
+            **{
+                k: getattr(SceneConfig(), k)
+                for k in ("speech_threshold", "rival_factor", "smooth_windows", "music_threshold")
+            },
+        },
         "files": {p.name: file_sha256(p) for p in (args.out, head)},
         "reproduce": "python -m tagger.audioset --weights ../shared/pretrained/efficientat-mn04/mn04_as.npz",
     }

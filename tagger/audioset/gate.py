@@ -15,11 +15,16 @@ Loudness: each segment's input is scaled so that its loud level (95th percentile
 frames' power) sits at ``target_db``, within ``max_gain_db`` either way (a quiet track
 gets the input a loud one gets; digital near-silence is not blown up into hiss).
 
-Decision (:func:`decide_scene`): ``speech`` when ``p(Speech) >= speech_threshold``
-(0.3: AudioSet's labels are multi-label, so speech over a music bed keeps a high
-p(Speech) beside p(Music); a rule that also demanded p(Speech) >= p(Music) / 2 lost
-speech over music at no gain on songs); ``music`` when ``p(Music)`` or ``p(Singing)``
-reaches ``music_threshold``; else ``other``.
+Decision (:func:`decide_scene`): ``speech`` when p(Speech), the median over the window
+and its two neighbours, reaches ``speech_threshold`` (0.15: AudioSet's labels are
+multi-label, so speech over a music bed keeps p(Speech) beside a high p(Music)), is at
+least the network's *rival* probability (its largest over the animal, natural-sound and
+sound-of-things classes: a bark, a siren or a drill heard as more likely than speech is
+not speech for the network; the combined gate then asks the feature gate) and the
+voicing detector hears voice in the window; ``music`` when ``p(Music)`` or ``p(Singing)``
+reaches ``music_threshold``; else ``other``. The rule was chosen on fold 1 of the
+corpora and the noise recordings of three of four folds, and scored once on fold 2
+(``experiments/gate_rules.py``, ``docs/speech.md``).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from tagger.errors import ConfigError, ModelError, ParameterError, UsageError
 __all__ = [
     "AUDIOSET_INDEX",
     "DEFAULT_SCENE_PATH",
+    "RIVAL_ROWS",
     "SCENE_CLASSES",
     "STEP_FRAMES",
     "SceneConfig",
@@ -48,14 +54,21 @@ __all__ = [
     "combine_content",
     "decide_scene",
     "load_scene_net",
+    "smoothed_speech",
 ]
 
 DEFAULT_SCENE_PATH = Path(__file__).resolve().parents[1] / "models" / "scene.tflite"
 _BLAS = threadpoolctl.ThreadpoolController()
 STEP_FRAMES = 32  # frames per step of the feature map (five stride-2 layers)
 EMBEDDING = 384
-SCENE_CLASSES = ("speech", "singing", "music")
+SCENE_CLASSES = ("speech", "singing", "music", "rival")
+"""Columns of the scene probabilities: AudioSet's Speech, Singing and Music, and ``rival``,
+the largest probability among :data:`RIVAL_ROWS`."""
 AUDIOSET_INDEX = {"speech": 0, "singing": 27, "music": 137}  # rows of class_labels_indices.csv
+RIVAL_ROWS = np.r_[72:137, 283:466]
+"""AudioSet's animal (72-136), natural-sound and sound-of-things classes (283-465): sources.
+Not human sounds or music, nor the source-ambiguous descriptors (466-505: clicking, hum,
+rustle... which ride along with speech), channel or acoustic-scene classes (506-526)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,9 @@ class SceneConfig:
     context_frames: int = 128
     target_db: float = 20.0  # dB of mel power: speech at -20 dBFS active RMS reads 18-23
     max_gain_db: float = 60.0  # speech down to ~-80 dBFS is lifted; digital silence is not
-    speech_threshold: float = 0.3
+    speech_threshold: float = 0.15
+    rival_factor: float = 1.0  # speech needs p(Speech) >= rival_factor * p(rival)
+    smooth_windows: int = 3  # p(Speech) is the median over the window and its neighbours
     music_threshold: float = 0.5
     speech_floor: float = 0.1
 
@@ -80,13 +95,15 @@ class SceneConfig:
                 raise ConfigError(f"{name} must be a positive multiple of {STEP_FRAMES}, got {value}")
         if self.max_gain_db < 0:
             raise ConfigError("max_gain_db must be >= 0")
+        if self.smooth_windows not in (1, 3):
+            raise ConfigError(f"smooth_windows must be 1 or 3, got {self.smooth_windows}")
 
 
 class SceneNet:
     """The shipped trunk (LiteRT) and head (NumPy).
 
     ``trunk(x (n, 128, T, 1)) -> (n, T/32, 384)`` (``T`` any multiple of 32): steps
-    averaged over frequency; ``probabilities(embedding (n, 384)) -> (n, 3)`` for
+    averaged over frequency; ``probabilities(embedding (n, 384)) -> (n, 4)`` for
     :data:`SCENE_CLASSES`."""
 
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_SCENE_PATH) -> None:
@@ -105,6 +122,11 @@ class SceneNet:
             raise ModelError(
                 f"{self.path}: unexpected shapes {self._trunk.input_shape} -> {self._trunk.output_shape}"
             )
+        if self._w2.shape[-1] != 3 + len(RIVAL_ROWS):
+            raise ModelError(
+                f"{head_path}: {self._w2.shape[-1]} classes, expected {3 + len(RIVAL_ROWS)} "
+                "(rebuild it: python -m tagger.audioset)"
+            )
 
     def trunk(self, x: np.ndarray) -> np.ndarray:
         return self._trunk(x)
@@ -115,8 +137,9 @@ class SceneNet:
             hidden = embedding @ self._w1 + self._b1
             hidden = hidden * np.clip(hidden + 3.0, 0.0, 6.0) / 6.0  # hard-swish
             logits = hidden @ self._w2 + self._b2
-        out: np.ndarray = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-        return out
+        p = 1.0 / (1.0 + np.exp(-logits))
+        out: np.ndarray = np.concatenate([p[:, :3], p[:, 3:].max(axis=1, keepdims=True)], axis=1)
+        return out.astype(np.float32)
 
 
 @functools.cache
@@ -190,7 +213,7 @@ class SceneStream:
         self._first_row += drop
 
     def window_probabilities(self, net: SceneNet, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """``(n, 3)`` probabilities of :data:`SCENE_CLASSES` for the frame spans
+        """``(n, 4)`` probabilities of :data:`SCENE_CLASSES` for the frame spans
         ``[starts, ends)`` (each within :attr:`covered_frames`): the network's head on
         the mean of the steps centred in the span (the nearest step if none is)."""
         starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
@@ -222,30 +245,50 @@ def _gain(segment: np.ndarray, config: SceneConfig) -> float:
     return float(10.0 ** (gain_db / 10.0))
 
 
-def decide_scene(probs: np.ndarray, *, config: SceneConfig = SceneConfig()) -> np.ndarray:
-    """Content class per window from ``probs`` ``(n, 3)`` (:data:`SCENE_CLASSES`):
-    ``(n,)`` str ``speech`` / ``music`` / ``other``."""
-    speech, singing, music = probs[:, 0], probs[:, 1], probs[:, 2]
-    is_speech = speech >= config.speech_threshold
+def decide_scene(
+    probs: np.ndarray, *, voiced: np.ndarray | None = None, config: SceneConfig = SceneConfig()
+) -> np.ndarray:
+    """Content class per window from ``probs`` ``(n, 4)`` (:data:`SCENE_CLASSES`, p(Speech)
+    already smoothed: :func:`smoothed_speech`) and the voicing detector's call ``voiced``
+    ``(n,)`` bool (``None``: the network alone): ``(n,)`` str ``speech`` / ``music`` /
+    ``other``."""
+    speech, singing, music, rival = probs[:, 0], probs[:, 1], probs[:, 2], probs[:, 3]
+    is_speech = (speech >= config.speech_threshold) & (speech >= config.rival_factor * rival)
+    if voiced is not None:
+        is_speech &= voiced
     is_music = ~is_speech & (np.maximum(music, singing) >= config.music_threshold)
     return np.where(is_speech, "speech", np.where(is_music, "music", "other"))
 
 
+def smoothed_speech(p_speech: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """The median of each window's p(Speech) and its neighbours' (``before``/``after``,
+    the window's own value where it has no neighbour): ``(n,)`` float32."""
+    out: np.ndarray = np.median(np.stack([before, p_speech, after]), axis=0).astype(np.float32)
+    return out
+
+
 def combine_content(
-    features: np.ndarray, probs: np.ndarray, *, gate: str, config: SceneConfig = SceneConfig()
+    features: np.ndarray,
+    probs: np.ndarray,
+    *,
+    gate: str,
+    voiced: np.ndarray | None = None,
+    config: SceneConfig = SceneConfig(),
 ) -> np.ndarray:
     """The content class per window of a front-end ``gate`` from the feature gate's
-    classes ``features`` (``(n,)`` str) and the network's ``probs`` ``(n, 3)``.
+    classes ``features`` (``(n,)`` str), the network's ``probs`` ``(n, 4)`` and the
+    voicing detector's ``voiced`` ``(n,)`` bool.
 
-    ``"scene"``: :func:`decide_scene`. ``"combined"``: the network's class where it is
-    sure (speech, or music/singing); where it is not, the feature gate's, except that a
-    window the network gives less than ``speech_floor`` p(Speech) is not speech
-    (``other``). ``"features"``: the feature gate's."""
+    ``"scene"``: :func:`decide_scene` of the network alone. ``"combined"``: the network's
+    class, with the voicing detector, where it is sure (speech, or music/singing); where
+    it is not, the feature gate's, except that a window the network gives less than
+    ``speech_floor`` p(Speech) is not speech (``other``). ``"features"``: the feature
+    gate's."""
     if gate == "features":
         return features
-    scene = decide_scene(probs, config=config)
     if gate == "scene":
-        return scene
+        return decide_scene(probs, config=config)
+    scene = decide_scene(probs, voiced=voiced, config=config)
     unsure = scene == "other"
     vetoed = (features == "speech") & (probs[:, 0] < config.speech_floor)
     return np.where(unsure, np.where(vetoed, "other", features), scene)
@@ -253,8 +296,8 @@ def combine_content(
 
 def write_head(weights: dict[str, np.ndarray], path: Path) -> None:
     """The classifier head's arrays for :class:`SceneNet`: the 384 -> 512 layer and the
-    rows of :data:`SCENE_CLASSES` of the 512 -> 527 layer."""
-    rows = [AUDIOSET_INDEX[name] for name in SCENE_CLASSES]
+    rows of Speech, Singing, Music and :data:`RIVAL_ROWS` of the 512 -> 527 layer."""
+    rows = [AUDIOSET_INDEX[name] for name in SCENE_CLASSES[:3]] + [int(r) for r in RIVAL_ROWS]
     np.savez(
         path,
         w1=weights["classifier.2.weight"].T.astype(np.float32),

@@ -325,6 +325,17 @@ def _scene_gate_lines() -> list[str]:
     if not path.is_file():
         return []
     scene = json.loads(path.read_text())
+    decision = scene.get("decision", {})
+    rule = (
+        [
+            f"Speech: {decision['speech']} (speech_threshold {decision['speech_threshold']}, "
+            f"rival_factor {decision['rival_factor']}, smooth_windows {decision['smooth_windows']}; "
+            f"rival: {scene['rival']}). Music: {decision['music']} ({decision['music_threshold']}).",
+            "",
+        ]
+        if decision
+        else []
+    )
     return [
         "## Which windows get an emotion: the content gate's network",
         "",
@@ -332,6 +343,7 @@ def _scene_gate_lines() -> list[str]:
         f"{scene['source']}, run by LiteRT over 10 s segments of each track and pooled per window "
         "(where it is unsure, from the feature gate of `tagger/content.py`; `docs/speech.md`).",
         "",
+        *rule,
         f"Licence: {scene['licence']}.",
         "",
         *[f"- `{name}`: sha256 `{digest}`" for name, digest in scene["files"].items()],
