@@ -162,18 +162,20 @@ def analyse_chunks(
         pad_row=silence_frame(config.features),
     )
     pending: list[Window] = []
-    # smoothing reads the next window's span too: a batch waits for one more hop
-    lookahead = wcfg.frames_per_hop if config.scene.smooth_windows > 1 else 0
+    # smoothing reads the next window's span too: a batch waits for that window, and for
+    # the scene network to cover it
+    lookahead = 1 if scene is not None and config.scene.smooth_windows > 1 else 0
 
     def ready(n_samples: int | None) -> Iterator[WindowBatch]:
         # A batch goes out once it is full and the scene network has covered its last window.
         nonlocal pending
-        while len(pending) >= config.batch_windows or (n_samples is not None and pending):
+        while len(pending) >= config.batch_windows + lookahead or (n_samples is not None and pending):
             batch = pending[: config.batch_windows]
-            last = batch[-1].index * wcfg.frames_per_hop + wcfg.frames_per_window + lookahead
+            following = pending[config.batch_windows] if len(pending) > config.batch_windows else None
+            last = (batch[-1].index + lookahead) * wcfg.frames_per_hop + wcfg.frames_per_window
             if scene is not None and n_samples is None and scene.stream.covered_frames < last:
                 return
-            yield make_batch(batch, n_samples=n_samples, config=config, scene=scene)
+            yield make_batch(batch, n_samples=n_samples, config=config, scene=scene, following=following)
             pending = pending[config.batch_windows :]
 
     for chunk in chunks:
@@ -209,26 +211,33 @@ def _scene_bank(features: FeatureConfig) -> np.ndarray:
 
 
 def _scene_probabilities(
-    scene: _SceneGate, first: np.ndarray, n_valid: np.ndarray, *, index: np.ndarray, config: FrontEndConfig
+    scene: _SceneGate,
+    first: np.ndarray,
+    n_valid: np.ndarray,
+    n_valid_next: np.ndarray,
+    *,
+    index: np.ndarray,
+    config: FrontEndConfig,
 ) -> np.ndarray:
     """``(b, 4)`` scene probabilities of windows starting at frames ``first`` with
-    ``n_valid`` frames, p(Speech) the median over each window and its neighbours one hop
-    either side (a window's own where the track has no whole neighbour window there)."""
+    ``n_valid`` frames, p(Speech) the median over each window and its neighbour windows
+    (the next one has ``n_valid_next`` frames, 0 where the track has none; a window's own
+    value stands in for a missing neighbour)."""
     stream, net = scene.stream, scene.net
     probs = stream.window_probabilities(net, first, first + n_valid)
     if config.scene.smooth_windows == 1:
         return probs
-    hop = config.window.frames_per_hop
+    hop, per_window = config.window.frames_per_hop, config.window.frames_per_window
     speech = probs[:, 0]
     before, after = speech.copy(), speech.copy()
-    has_before = index >= 1
-    has_after = first + hop + n_valid <= stream.covered_frames
+    has_before, has_after = index >= 1, n_valid_next > 0
     if has_before.any():
-        lo = first[has_before] - hop
-        before[has_before] = stream.window_probabilities(net, lo, lo + n_valid[has_before])[:, 0]
+        lo = first[has_before] - hop  # the window before holds up to one hop more of the track
+        hi = lo + np.minimum(per_window, n_valid[has_before] + hop)
+        before[has_before] = stream.window_probabilities(net, lo, hi)[:, 0]
     if has_after.any():
         lo = first[has_after] + hop
-        after[has_after] = stream.window_probabilities(net, lo, lo + n_valid[has_after])[:, 0]
+        after[has_after] = stream.window_probabilities(net, lo, lo + n_valid_next[has_after])[:, 0]
     probs[:, 0] = smoothed_speech(speech, before, after)
     return probs
 
@@ -300,12 +309,18 @@ def analyse_file(
 
 
 def make_batch(
-    windows: list[Window], *, n_samples: int | None, config: FrontEndConfig, scene: _SceneGate | None = None
+    windows: list[Window],
+    *,
+    n_samples: int | None,
+    config: FrontEndConfig,
+    scene: _SceneGate | None = None,
+    following: Window | None = None,
 ) -> WindowBatch:
     """One :class:`WindowBatch` from consecutive ``windows``: their frame features,
     aggregates and content classes; ``n_samples`` is the track length when known;
     ``scene`` the track's scene network stream (needed unless ``config.gate`` is
-    ``"features"``), which has covered these windows.
+    ``"features"``), which has covered these windows and ``following``, the track's
+    window after them (``None``: the track ends with them).
 
     The feature gate calls a window speech when the voicing detector
     (:func:`tagger.speech.detect_speech`) finds voice in it *and* the content gate
@@ -331,7 +346,8 @@ def make_batch(
         if scene is None:
             raise ConfigError(f"gate {config.gate!r} needs the track's scene stream")
         first = index * wcfg.frames_per_hop
-        scene_probs = _scene_probabilities(scene, first, n_valid, index=index, config=config)
+        n_valid_next = np.append(n_valid[1:], following.n_valid if following is not None else 0)
+        scene_probs = _scene_probabilities(scene, first, n_valid, n_valid_next, index=index, config=config)
         scene.stream.forget_before(int(first[-1]))  # the next window's left neighbour starts here
         # the voicing detector must agree with the network (the combined gate's rule)
         content = decide_scene(
