@@ -496,6 +496,11 @@ def run_workers(*, quick: bool) -> dict[str, Any]:
     one = in_child({**spec, "workers": 1})
     two = in_child({**spec, "workers": 2})
     features_gate = in_child({**spec, "workers": 1, "gate": "features"})  # the gate before issue #24
+    os.environ["EMOTAG_SCENE_THREADS"] = "2"  # the children inherit it
+    try:
+        scene_two_threads = in_child({**spec, "workers": 1})
+    finally:
+        del os.environ["EMOTAG_SCENE_THREADS"]
     floor_s = (floor_before + decode_floor_s(videos)) / 2
     return {
         "machine": machine(),
@@ -507,6 +512,7 @@ def run_workers(*, quick: bool) -> dict[str, Any]:
         "pipeline_over_floor_1w": round(one["wall_s"] / floor_s, 2),
         "pipeline_1w_feature_gate_s": round(features_gate["wall_s"], 2),
         "pipeline_over_floor_1w_feature_gate": round(features_gate["wall_s"] / floor_s, 2),
+        "pipeline_over_floor_1w_scene_2_threads": round(scene_two_threads["wall_s"] / floor_s, 2),
         "speedup_1_to_2_workers": round(one["wall_s"] / two["wall_s"], 2),
         "x_realtime_per_core_1w": round(one["audio_s"] / one["wall_s"], 1),
         "x_realtime_per_core_2w": round(two["audio_s"] / two["wall_s"] / 2, 1),

@@ -106,11 +106,13 @@ class SceneNet:
     averaged over frequency; ``probabilities(embedding (n, 384)) -> (n, 4)`` for
     :data:`SCENE_CLASSES`."""
 
-    def __init__(self, path: str | os.PathLike[str] = DEFAULT_SCENE_PATH) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] = DEFAULT_SCENE_PATH, *, threads: int | None = None
+    ) -> None:
         from tagger.litert import LiteRTForward
 
         self.path = Path(path)
-        self._trunk = LiteRTForward(self.path)
+        self._trunk = LiteRTForward(self.path, threads=scene_threads() if threads is None else threads)
         head_path = self.path.with_name(self.path.stem + "_head.npz")
         try:
             with np.load(head_path) as head:
@@ -140,6 +142,18 @@ class SceneNet:
         p = 1.0 / (1.0 + np.exp(-logits))
         out: np.ndarray = np.concatenate([p[:, :3], p[:, 3:].max(axis=1, keepdims=True)], axis=1)
         return out.astype(np.float32)
+
+
+def scene_threads() -> int:
+    """CPU threads of the trunk: ``EMOTAG_SCENE_THREADS``, else 1."""
+    value = os.environ.get("EMOTAG_SCENE_THREADS", "1")
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ConfigError(f"EMOTAG_SCENE_THREADS must be a positive integer, got {value!r}")
+    return threads
 
 
 @functools.cache
