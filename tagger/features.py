@@ -230,8 +230,33 @@ class FrameFeaturizer(FrameStream):
             frame_length=config.frame_length,
             hop_length=config.hop_length,
             n_columns=FrameColumns(config).n_columns + n_extra,
-            analyse=functools.partial(_frame_features, config=config, extra=extra),
+            analyse=functools.partial(
+                _frame_features, config=config, extra=None if extra is None else _Projection.of(extra)
+            ),
         )
+
+
+@dataclass(frozen=True)
+class _Projection:
+    """A projection of the power spectrum kept to its non-zero rows and columns (the
+    scene bank reads every other FFT bin up to 8 kHz and fills no band above it: a
+    quarter of the dense product)."""
+
+    rows: np.ndarray  # (r,) bins with a weight
+    cols: np.ndarray  # (c,) output columns with a weight
+    matrix: np.ndarray  # (r, c) float32
+    n_out: int
+
+    @classmethod
+    def of(cls, extra: np.ndarray) -> _Projection:
+        rows, cols = np.flatnonzero(extra.any(axis=1)), np.flatnonzero(extra.any(axis=0))
+        matrix = np.ascontiguousarray(extra[np.ix_(rows, cols)], dtype=np.float32)
+        return cls(rows=rows, cols=cols, matrix=matrix, n_out=extra.shape[1])
+
+    def __call__(self, power: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(power), self.n_out), dtype=np.float32)
+        out[:, self.cols] = power[:, self.rows] @ self.matrix
+        return out
 
 
 def silence_frame(config: FeatureConfig = FeatureConfig()) -> np.ndarray:
@@ -383,7 +408,9 @@ def mfcc_from_logmel(logmel: np.ndarray, *, n_mfcc: int) -> np.ndarray:
 _BLAS = threadpoolctl.ThreadpoolController()
 
 
-def _frame_features(frames: np.ndarray, config: FeatureConfig, extra: np.ndarray | None = None) -> np.ndarray:
+def _frame_features(
+    frames: np.ndarray, config: FeatureConfig, extra: _Projection | None = None
+) -> np.ndarray:
     """Features of frames shape ``(n, frame_length)`` -> ``(n, n_frame_features)`` float32.
 
     One real FFT per frame, shared by the log-mel/MFCC, the spectral shape and the
@@ -437,7 +464,7 @@ def _frame_features(frames: np.ndarray, config: FeatureConfig, extra: np.ndarray
     scalars = np.stack([rms_db, zcr, centroid, bandwidth, rolloff, flatness, voicing, f0], axis=1)
     columns = [logmel, mfcc, scalars]
     if extra is not None:
-        columns.append(power @ extra)
+        columns.append(extra(power))
     return np.concatenate(columns, axis=1).astype(np.float32)
 
 

@@ -32,7 +32,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,25 +164,50 @@ def load_scene_net(path: str | None = None) -> SceneNet:
     return SceneNet(path or DEFAULT_SCENE_PATH)
 
 
+_MAX_IN_FLIGHT = 8  # segments (0.7 MB each) queued on the trunk thread before push() waits
+
+
+def _trunk_thread() -> ThreadPoolExecutor:
+    """This process's one thread for the trunk (made again after a fork: threads do not
+    survive one)."""
+    global _EXECUTOR
+    pid = os.getpid()
+    if _EXECUTOR is None or _EXECUTOR[0] != pid:
+        _EXECUTOR = (pid, ThreadPoolExecutor(max_workers=1, thread_name_prefix="scene-trunk"))
+    return _EXECUTOR[1]
+
+
+_EXECUTOR: tuple[int, ThreadPoolExecutor] | None = None
+
+
 @dataclass
 class SceneStream:
     """Streaming trunk over a track's mel-power rows (:func:`scene_mel_power`, one per
-    10 ms frame); :meth:`window_probabilities` pools the steps of a span of frames."""
+    10 ms frame); :meth:`window_probabilities` pools the steps of a span of frames.
+
+    With ``background`` (the default) each segment's trunk runs on a thread of its own
+    (LiteRT releases the GIL), so it overlaps the frame features of the next chunk; at
+    most two segments wait for it. The steps, and so every result, are those of the
+    synchronous run."""
 
     trunk: Callable[[np.ndarray], np.ndarray]
     config: SceneConfig = field(default_factory=SceneConfig)
+    background: bool = True
 
     def __post_init__(self) -> None:
         self._rows = np.zeros((0, N_MELS), dtype=np.float32)  # rows from track frame _first_row on
         self._first_row = 0
         self._steps = np.zeros((0, EMBEDDING), dtype=np.float32)
         self._first_step = 0  # step index of self._steps[0]
-        self._done_frames = 0  # frames whose steps are final
+        self._done_frames = 0  # frames whose steps are in self._steps
+        self._scheduled_frames = 0  # frames whose segment has been sent to the trunk
+        self._in_flight: deque[tuple[Future[np.ndarray], int, int, int]] = deque()
         self._finished = False
 
     @property
     def covered_frames(self) -> int:
         """Frames ``[0, covered_frames)`` of the track have their steps."""
+        self._collect(wait_until=0)
         return self._done_frames
 
     def push(self, rows: np.ndarray) -> None:
@@ -192,9 +219,10 @@ class SceneStream:
         self._run(final=False)
 
     def finish(self) -> None:
-        """The track has ended: run the last segment."""
+        """The track has ended: run the last segment and wait for every one."""
         self._finished = True
         self._run(final=True)
+        self._collect(wait_until=self._scheduled_frames)
 
     def _run(self, *, final: bool) -> None:
         """Run each segment whose right context has arrived (every one left, at the end).
@@ -206,8 +234,10 @@ class SceneStream:
         12.8 s with silence read as speech)."""
         s, c = self.config.segment_frames, self.config.context_frames
         end_of_track = self._first_row + len(self._rows)
-        while self._done_frames < end_of_track and (final or end_of_track >= self._done_frames + s + c):
-            start = self._done_frames
+        while self._scheduled_frames < end_of_track and (
+            final or end_of_track >= self._scheduled_frames + s + c
+        ):
+            start = self._scheduled_frames
             lo, hi = max(start - c, 0), min(start + s + c, end_of_track)
             segment = self._rows[lo - self._first_row : hi - self._first_row]
             short = -len(segment) % STEP_FRAMES
@@ -215,22 +245,43 @@ class SceneStream:
                 segment = np.pad(
                     segment, ((0, short), (0, 0)), mode="reflect" if len(segment) > short else "wrap"
                 )
-            x = network_input(segment, gain=_gain(segment, self.config)).T[None, :, :, None]
-            steps = self.trunk(x)[0]  # (len / 32, 384)
             skip = (start - lo) // STEP_FRAMES
             own = -(-min(s, end_of_track - start) // STEP_FRAMES)
-            self._steps = np.concatenate([self._steps, steps[skip : skip + own]])
-            self._done_frames = min(start + s, end_of_track) if final else start + s
+            self._scheduled_frames = min(start + s, end_of_track) if final else start + s
+            future: Future[np.ndarray]
+            if self.background:
+                future = _trunk_thread().submit(self._steps_of, segment)
+            else:
+                future = Future()
+                future.set_result(self._steps_of(segment))
+            self._in_flight.append((future, skip, own, self._scheduled_frames))
+            if len(self._in_flight) > _MAX_IN_FLIGHT:
+                self._collect(wait_until=self._in_flight[0][3])
         # Rows before the next segment's left context are no longer needed.
-        drop = max(0, self._done_frames - c - self._first_row)
+        drop = max(0, self._scheduled_frames - c - self._first_row)
         self._rows = self._rows[drop:]
         self._first_row += drop
+
+    def _steps_of(self, segment: np.ndarray) -> np.ndarray:
+        """The trunk's ``(1, len / 32, 384)`` steps of a segment's mel-power rows."""
+        return self.trunk(network_input(segment, gain=_gain(segment, self.config)).T[None, :, :, None])
+
+    def _collect(self, *, wait_until: int) -> None:
+        """Take the steps of finished segments, in order; wait for those that cover
+        frames before ``wait_until``."""
+        while self._in_flight and (self._in_flight[0][0].done() or self._done_frames < wait_until):
+            future, skip, own, done = self._in_flight.popleft()
+            steps = future.result()[0]  # (len / 32, 384); the trunk's error, if any, is raised here
+            self._steps = np.concatenate([self._steps, steps[skip : skip + own]])
+            self._done_frames = done
 
     def window_probabilities(self, net: SceneNet, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """``(n, 4)`` probabilities of :data:`SCENE_CLASSES` for the frame spans
         ``[starts, ends)`` (each within :attr:`covered_frames`): the network's head on
         the mean of the steps centred in the span (the nearest step if none is)."""
         starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+        if len(starts):
+            self._collect(wait_until=int(ends.max()))
         if len(starts) and (ends.max() > self._done_frames or starts.min() < self._first_step * STEP_FRAMES):
             raise ParameterError("span outside the frames this stream holds")
         first = -(-starts // STEP_FRAMES)  # step j is centred on frame 32 j

@@ -103,9 +103,10 @@ def test_the_trunk_runs_once_per_segment_and_chunking_changes_nothing(speech: np
         return net.trunk(x)
 
     results = []
-    for cuts in ([], [7, 1500, 1501, 4000], list(range(250, len(rows), 250))):
+    runs = [([], True), ([7, 1500, 1501, 4000], True), (list(range(250, len(rows), 250)), True), ([], False)]
+    for cuts, background in runs:  # the trunk on its own thread, or in the caller's
         calls.clear()
-        stream = SceneStream(counted)
+        stream = SceneStream(counted, background=background)
         for part in np.split(rows, cuts):
             stream.push(part)
         stream.finish()
