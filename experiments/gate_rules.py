@@ -64,7 +64,11 @@ def dump(
     if fold != 2:
         song = pd.read_csv(corpora / "music" / "manifest.tsv", sep="\t")
         title = str(song.loc[song["path"] == HELDOUT_SONG, "title"].iloc[0])
-        items = [i for i in items if i[1] != title and not (i[0] == "over music 10 dB" and _bed_is(i, title))]
+        items = [
+            i
+            for i in items
+            if i[1] != title and not (i[0] == "over music 10 dB" and _bed_is(i, title, corpora))
+        ]
     columns: dict[str, list[np.ndarray]] = {
         k: [] for k in ("set", "item", "target", "keep", "feat", "voiced", "emb")
     }
@@ -111,12 +115,12 @@ def noise_items(corpora: Path, *, folds: tuple[int, ...]) -> list[tuple]:
     ]
 
 
-def _bed_is(item: tuple, title: str) -> bool:
+def _bed_is(item: tuple, title: str, corpora: Path) -> bool:
     """Whether a speech-over-music item of :func:`material` lies over the song ``title``
     (corpus ``i`` is mixed over song ``i % 4``)."""
     from benchmarks.scene_gate import CORPORA
 
-    songs = pd.read_csv(Path("../shared/corpora/music/manifest.tsv"), sep="\t")["title"].tolist()
+    songs = pd.read_csv(corpora / "music" / "manifest.tsv", sep="\t")["title"].tolist()
     return songs[CORPORA.index(item[1]) % len(songs)] == title
 
 
