@@ -5,15 +5,20 @@ Input exactly as the scene gate feeds the network (16 kHz frames of 400 every 16
 288 frames (2.88 s) every 100 frames (1 s); clips shorter than a window are mirrored. The
 stem and blocks 1..``CUT`` are frozen and run once (their output cached); blocks
 ``CUT+1``..15, the final 1x1 conv (features.16) and the head (mean over frequency and time,
-dropout, Dense(8)) are trained, with BatchNorm statistics frozen. Loss: cross-entropy over
-the clip's corpus's own classes only (absent classes' logits get -1e9). Corpora and, within
-each corpus, classes are sampled equally.
+dropout, Dense(8)) are trained, with BatchNorm statistics frozen. Loss (``--recipe``):
+``own`` (default), cross-entropy over the clip's corpus's own classes only (absent classes'
+logits get -1e9); ``absorb``, the project's shipped recipe
+(``tagger.training.labels.label_targets`` + ``tagger.training.fit.masked_crossentropy``):
+in a corpus without calm, a neutral clip's acceptable set is {neutral, calm} and calm stays
+in that corpus's softmax; other absent classes are left out. Corpora and, within each
+corpus, classes are sampled equally.
 
 Usage (one thread)::
 
     python -m experiments.finetune_mn04 cache            # log-mel + frozen features
     python -m experiments.finetune_mn04 select --epochs 12   # validation on fold 1 -> epochs
     python -m experiments.finetune_mn04 test --epochs E      # train folds 0,1,3,4, test fold 2
+    python -m experiments.finetune_mn04 test --epochs E --recipe absorb   # -> test_absorb*
     python -m experiments.finetune_mn04 loco --epochs E [--corpus ravdess ...]
     python -m experiments.finetune_mn04 speed --epochs E     # windows/s of the whole model
 """
@@ -52,6 +57,7 @@ HOP = 100
 CUT = 10  # blocks 1..CUT frozen; CUT+1..15 and features.16 trained
 TEST_FOLD = 2
 VAL_FOLD = 1  # the only fold besides 0 and 2 that every corpus has
+RECIPES = ("own", "absorb")
 BATCH = 64
 LR_HEAD = 3e-4
 LR_TRUNK = 1e-4
@@ -167,7 +173,9 @@ class Data:
     """All windows' frozen features, with clip labels, corpus, fold."""
 
     def __init__(self) -> None:
-        feats, clips, labels, folds, corpus = [], [], [], [], []
+        from tagger.training.labels import corpus_classes, label_targets
+
+        feats, clips, labels, folds, corpus, targets = [], [], [], [], [], []
         offset = 0
         self.own: dict[str, np.ndarray] = {}
         for c, name in enumerate(CORPORA):
@@ -177,15 +185,17 @@ class Data:
                 labels.append(f["label"])
                 folds.append(f["fold"])
                 corpus.append(np.full(len(f["label"]), c))
-                own = np.zeros(len(CLASSES), bool)
-                own[np.unique(f["label"])] = True
+                own = corpus_classes(f["label"], n_classes=len(CLASSES))
                 self.own[name] = own
+                targets.append(label_targets(f["label"], own))
                 offset += len(f["label"])
         self.feat = np.concatenate(feats)
         self.win_clip = np.concatenate(clips)
         self.label = np.concatenate(labels)  # per clip
         self.fold = np.concatenate(folds)
         self.corpus = np.concatenate(corpus)
+        # per clip, (n, 16): acceptable classes, then the classes its corpus can tell apart
+        self.targets = np.concatenate(targets).astype(np.float32)
         self.mask = np.stack([np.where(self.own[CORPORA[c]], 0.0, -1e9) for c in self.corpus]).astype(
             np.float32
         )
@@ -231,11 +241,15 @@ def trainable_model(weights: dict[str, np.ndarray], in_shape: tuple[int, ...]) -
     return model
 
 
-def train(data: Data, train_clips: np.ndarray, epochs: int, eval_clips: np.ndarray | None) -> dict[str, Any]:
-    """Train on the windows of ``train_clips``; if ``eval_clips``, score them after each epoch."""
+def train(
+    data: Data, train_clips: np.ndarray, epochs: int, eval_clips: np.ndarray | None, recipe: str = "own"
+) -> dict[str, Any]:
+    """Train on the windows of ``train_clips`` with the loss of ``recipe``; if ``eval_clips``,
+    score them after each epoch."""
     import keras
 
     from tagger.audioset.network import load_mn04_weights
+    from tagger.training.fit import masked_crossentropy
 
     tf = _tf()
     keras.utils.set_random_seed(SEED)
@@ -248,10 +262,13 @@ def train(data: Data, train_clips: np.ndarray, epochs: int, eval_clips: np.ndarr
     opt_trunk.build(trunk_vars)
 
     @tf.function(reduce_retracing=True)
-    def step(x: Any, y: Any, mask: Any) -> Any:
+    def step(x: Any, y: Any, mask: Any, targets: Any) -> Any:
         with tf.GradientTape() as tape:
-            logits = model(tf.cast(x, tf.float32), training=True) + mask
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+            logits = model(tf.cast(x, tf.float32), training=True)
+            if recipe == "absorb":
+                loss = tf.reduce_mean(masked_crossentropy(targets, tf.nn.softmax(logits)))
+            else:
+                loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits + mask))
         grads = tape.gradient(loss, trunk_vars + head_vars)
         opt_trunk.apply_gradients(zip(grads[: len(trunk_vars)], trunk_vars, strict=True))
         opt_head.apply_gradients(zip(grads[len(trunk_vars) :], head_vars, strict=True))
@@ -267,7 +284,7 @@ def train(data: Data, train_clips: np.ndarray, epochs: int, eval_clips: np.ndarr
         for b in range(0, n_train - BATCH + 1, BATCH):
             i = np.sort(idx[b : b + BATCH])
             wc = data.win_clip[i]
-            losses.append(float(step(data.feat[i], data.label[wc], data.mask[wc])))
+            losses.append(float(step(data.feat[i], data.label[wc], data.mask[wc], data.targets[wc])))
         entry: dict[str, Any] = {"epoch": epoch, "loss": float(np.mean(losses)), "s": time.time() - start}
         if eval_clips is not None:
             scores = score(data, eval_clips, predict(model, data, eval_clips))
@@ -339,6 +356,11 @@ def _clips(
 # ---------------------------------------------------------------- commands
 
 
+def _suffix(args: argparse.Namespace) -> str:
+    """Output-name suffix: none for the default recipe (the original file names)."""
+    return "" if args.recipe == "own" else f"_{args.recipe}"
+
+
 def _save(name: str, result: dict[str, Any], extra: dict[str, Any]) -> None:
     record = {k: v for k, v in result.items() if k != "model"} | extra
     (OUT / f"{name}.json").write_text(json.dumps(record, indent=1))
@@ -347,36 +369,51 @@ def _save(name: str, result: dict[str, Any], extra: dict[str, Any]) -> None:
 def select(args: argparse.Namespace) -> None:
     data = Data()
     train_folds = tuple(f for f in range(5) if f not in (TEST_FOLD, VAL_FOLD))
-    result = train(data, _clips(data, folds=train_folds), args.epochs, _clips(data, folds=(VAL_FOLD,)))
+    result = train(
+        data, _clips(data, folds=train_folds), args.epochs, _clips(data, folds=(VAL_FOLD,)), args.recipe
+    )
     best = max(result["history"], key=lambda h: h["mean_uar"])
     print(f"best epoch on fold {VAL_FOLD}: {best['epoch']} (mean UAR {best['mean_uar']:.1f})")
-    _save("select", result, {"best_epoch": best["epoch"], "train_folds": train_folds, "val_fold": VAL_FOLD})
+    _save(
+        "select" + _suffix(args),
+        result,
+        {
+            "best_epoch": best["epoch"],
+            "train_folds": train_folds,
+            "val_fold": VAL_FOLD,
+            "recipe": args.recipe,
+        },
+    )
 
 
 def test(args: argparse.Namespace) -> None:
     data = Data()
     train_folds = tuple(f for f in range(5) if f != TEST_FOLD)
-    result = train(data, _clips(data, folds=train_folds), args.epochs, None)
+    result = train(data, _clips(data, folds=train_folds), args.epochs, None, args.recipe)
     clips = _clips(data, folds=(TEST_FOLD,))
     probs = predict(result["model"], data, clips)
     scores = score(data, clips, probs)
     print(json.dumps(scores, indent=1))
-    np.savez(OUT / "test_probs.npz", clips=clips, label=data.label[clips], corpus=data.corpus[clips], **probs)
-    result["model"].save(OUT / "test_head.keras")
-    _save("test", result, {"scores": scores, "epochs": args.epochs})
+    name = "test" + _suffix(args)
+    np.savez(
+        OUT / f"{name}_probs.npz", clips=clips, label=data.label[clips], corpus=data.corpus[clips], **probs
+    )
+    result["model"].save(OUT / f"{name}_head.keras")
+    _save(name, result, {"scores": scores, "epochs": args.epochs, "recipe": args.recipe})
 
 
 def loco(args: argparse.Namespace) -> None:
     data = Data()
     for held in args.corpus:
         others = tuple(c for c in CORPORA if c != held)
-        result = train(data, _clips(data, corpora=others), args.epochs, None)
+        result = train(data, _clips(data, corpora=others), args.epochs, None, args.recipe)
         clips = _clips(data, corpora=(held,))
         probs = predict(result["model"], data, clips)
         scores = score(data, clips, probs)
         print(held, json.dumps(scores), flush=True)
-        np.savez(OUT / f"loco_{held}_probs.npz", clips=clips, label=data.label[clips], **probs)
-        _save(f"loco_{held}", result, {"scores": scores, "epochs": args.epochs})
+        name = f"loco{_suffix(args)}_{held}"
+        np.savez(OUT / f"{name}_probs.npz", clips=clips, label=data.label[clips], **probs)
+        _save(name, result, {"scores": scores, "epochs": args.epochs, "recipe": args.recipe})
 
 
 def speed(args: argparse.Namespace) -> None:
@@ -424,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("select", "test", "loco", "speed"):
         p = sub.add_parser(name)
         p.add_argument("--epochs", type=int, default=10)
+        if name != "speed":
+            p.add_argument("--recipe", choices=RECIPES, default="own", help="loss: own classes or absorb")
         if name == "loco":
             p.add_argument("--corpus", nargs="+", default=list(CORPORA))
         if name == "speed":
