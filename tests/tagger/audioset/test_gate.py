@@ -15,6 +15,7 @@ from tagger.audioset.gate import (
     combine_content,
     decide_scene,
     load_scene_net,
+    scene_threads,
     smoothed_speech,
 )
 from tagger.audioset.melspec import scene_mel_power
@@ -150,3 +151,24 @@ def test_a_short_track_and_silence_are_gated(speech: np.ndarray) -> None:
 def test_the_feature_gate_leaves_the_scene_probabilities_empty(speech: np.ndarray) -> None:
     batch = analyse_signal(speech[: 16_000 * 4], config=FrontEndConfig(gate="features"))
     assert batch is not None and np.isnan(batch.scene_probs).all()
+
+
+def test_the_trunk_threads_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EMOTAG_SCENE_THREADS", raising=False)
+    assert scene_threads() == 1
+    monkeypatch.setenv("EMOTAG_SCENE_THREADS", "2")
+    assert scene_threads() == 2
+    for bad in ("0", "-1", "two"):
+        monkeypatch.setenv("EMOTAG_SCENE_THREADS", bad)
+        with pytest.raises(ConfigError):
+            scene_threads()
+
+
+def test_a_trunk_failure_on_its_thread_reaches_the_caller(speech: np.ndarray) -> None:
+    def broken(x: np.ndarray) -> np.ndarray:
+        raise RuntimeError("trunk failed")
+
+    stream = SceneStream(broken)
+    stream.push(_mel_rows(speech[: 16_000 * 5]))
+    with pytest.raises(RuntimeError, match="trunk failed"):
+        stream.finish()
