@@ -77,8 +77,9 @@ rustle... which ride along with speech), channel or acoustic-scene classes (506-
 class SceneConfig:
     """Segmenting, loudness and decision settings (frames of 10 ms, dB of mel power).
 
-    The thresholds were chosen on fold 1 of the corpora (speakers, noise recordings)
-    and scored on fold 2 (``python -m benchmarks.scene_gate``, ``docs/speech.md``)."""
+    The decision settings were chosen on fold 1 of the corpora and the noise recordings of
+    folds 0, 1 and 3 (``experiments/gate_rules.py``) and scored on fold 2 (``python -m
+    benchmarks.scene_gate``, ``docs/speech.md``)."""
 
     segment_frames: int = 1024
     context_frames: int = 128
