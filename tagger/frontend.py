@@ -214,31 +214,37 @@ def _scene_probabilities(
     scene: _SceneGate,
     first: np.ndarray,
     n_valid: np.ndarray,
-    n_valid_next: np.ndarray,
     *,
     index: np.ndarray,
+    following_n_valid: int,
     config: FrontEndConfig,
 ) -> np.ndarray:
-    """``(b, 4)`` scene probabilities of windows starting at frames ``first`` with
-    ``n_valid`` frames, p(Speech) the median over each window and its neighbour windows
-    (the next one has ``n_valid_next`` frames, 0 where the track has none; a window's own
-    value stands in for a missing neighbour)."""
+    """``(b, 4)`` scene probabilities of consecutive windows starting at frames ``first``
+    with ``n_valid`` frames, p(Speech) the median over each window and its neighbour
+    windows (a window's own value stands in for a missing neighbour). Inside the batch a
+    neighbour is a batch window; the head runs once, over the batch's spans and the
+    window before it (``index[0] >= 1``) and after it (``following_n_valid`` frames, 0
+    where the track has none)."""
     stream, net = scene.stream, scene.net
-    probs = stream.window_probabilities(net, first, first + n_valid)
+    starts, ends = first, first + n_valid
     if config.scene.smooth_windows == 1:
-        return probs
+        return stream.window_probabilities(net, starts, ends)
     hop, per_window = config.window.frames_per_hop, config.window.frames_per_window
-    speech = probs[:, 0]
-    before, after = speech.copy(), speech.copy()
-    has_before, has_after = index >= 1, n_valid_next > 0
-    if has_before.any():
-        lo = first[has_before] - hop  # the window before holds up to one hop more of the track
-        hi = lo + np.minimum(per_window, n_valid[has_before] + hop)
-        before[has_before] = stream.window_probabilities(net, lo, hi)[:, 0]
-    if has_after.any():
-        lo = first[has_after] + hop
-        after[has_after] = stream.window_probabilities(net, lo, lo + n_valid_next[has_after])[:, 0]
-    probs[:, 0] = smoothed_speech(speech, before, after)
+    has_before, has_after = bool(index[0] >= 1), following_n_valid > 0
+    if has_before:  # the window before holds up to one hop more of the track
+        lo = int(first[0]) - hop
+        starts = np.append(lo, starts)
+        ends = np.append(lo + min(per_window, int(n_valid[0]) + hop), ends)
+    if has_after:
+        lo = int(first[-1]) + hop
+        starts, ends = np.append(starts, lo), np.append(ends, lo + following_n_valid)
+    extended = stream.window_probabilities(net, starts, ends)
+    probs = extended[int(has_before) : int(has_before) + len(first)]
+    speech = extended[:, 0]
+    speech = np.concatenate(
+        [speech[:1] if not has_before else [], speech, speech[-1:] if not has_after else []]
+    )
+    probs[:, 0] = smoothed_speech(speech[1:-1], speech[:-2], speech[2:])
     return probs
 
 
@@ -346,8 +352,14 @@ def make_batch(
         if scene is None:
             raise ConfigError(f"gate {config.gate!r} needs the track's scene stream")
         first = index * wcfg.frames_per_hop
-        n_valid_next = np.append(n_valid[1:], following.n_valid if following is not None else 0)
-        scene_probs = _scene_probabilities(scene, first, n_valid, n_valid_next, index=index, config=config)
+        scene_probs = _scene_probabilities(
+            scene,
+            first,
+            n_valid,
+            index=index,
+            following_n_valid=following.n_valid if following is not None else 0,
+            config=config,
+        )
         scene.stream.forget_before(int(first[-1]))  # the next window's left neighbour starts here
         # the voicing detector must agree with the network (the combined gate's rule)
         content = decide_scene(

@@ -168,6 +168,9 @@ def load_scene_net(path: str | None = None) -> SceneNet:
 _MAX_IN_FLIGHT = 8  # segments (0.7 MB each) queued on the trunk thread before push() waits
 
 
+_EXECUTOR: tuple[int, ThreadPoolExecutor] | None = None  # (pid, the trunk's thread)
+
+
 def _trunk_thread() -> ThreadPoolExecutor:
     """This process's one thread for the trunk (made again after a fork: threads do not
     survive one)."""
@@ -178,9 +181,6 @@ def _trunk_thread() -> ThreadPoolExecutor:
     return _EXECUTOR[1]
 
 
-_EXECUTOR: tuple[int, ThreadPoolExecutor] | None = None
-
-
 @dataclass
 class SceneStream:
     """Streaming trunk over a track's mel-power rows (:func:`scene_mel_power`, one per
@@ -188,7 +188,7 @@ class SceneStream:
 
     With ``background`` (the default) each segment's trunk runs on a thread of its own
     (LiteRT releases the GIL), so it overlaps the frame features of the next chunk; at
-    most two segments wait for it. The steps, and so every result, are those of the
+    most ``_MAX_IN_FLIGHT`` segments wait for it. The steps, and so every result, are those of the
     synchronous run."""
 
     trunk: Callable[[np.ndarray], np.ndarray]
