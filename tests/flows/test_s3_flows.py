@@ -16,6 +16,7 @@ from catalog import Catalog, query
 from flows.maintenance import maintain_catalog
 from flows.run import TagOptions
 from flows.tag_flows import tag_library
+from tests.fixtures.processes import emotag_process
 from tests.flows.conftest import BAD, GOOD
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -68,17 +69,6 @@ def test_tag_library_and_maintenance_on_s3(
         maintain_catalog(catalog_root=s3_catalog, retention_hours=0)
 
 
-def _emotag(*args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", *args],
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_two_processes_tagging_overlapping_libraries_into_s3_commit_each_unit_once(
@@ -95,7 +85,7 @@ def test_two_processes_tagging_overlapping_libraries_into_s3_commit_each_unit_on
             (tmp_path / name / path.name).write_bytes(path.read_bytes())
     started = time.perf_counter()
     processes = [
-        _emotag(
+        emotag_process(
             "tag",
             str(tmp_path / name),
             "--catalog",

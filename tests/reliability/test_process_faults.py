@@ -3,12 +3,10 @@ two runs at once on one library, a full disk."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from catalog import Catalog
+from tests.fixtures.processes import emotag_process
 from tests.flows.conftest import GOOD
 
 pytestmark = pytest.mark.slow
@@ -34,14 +33,7 @@ def library(tmp_path: Path, make_media: MakeMedia) -> Path:
 
 
 def emotag(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    full_env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING", "EMOTAG_MIN_AGE": "0", **(env or {})}
-    return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", *args],
-        env=full_env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    return emotag_process(*args, env={"EMOTAG_MIN_AGE": "0", **(env or {})})
 
 
 def consistent(catalog: Catalog) -> dict[str, int]:
