@@ -37,7 +37,9 @@ import numpy as np
 
 from tagger.constants import EMOTIONS
 from tagger.decision import ARGMAX
+from tagger.frontend import FrontEndConfig
 from tagger.model import model_config_for
+from tagger.pipeline import frontend_for
 from tagger.training import TrainConfig, read_folds, read_manifest
 from tagger.training.augment import training_noise
 from tagger.training.dataset import ClipSet, extract_clips, model_inputs
@@ -220,9 +222,15 @@ def _score_model(args: argparse.Namespace) -> int:
     classifier = load_model(args.model)
     results: dict[str, Any] = {"model": classifier.version}
     for root in args.corpus:
-        cache = args.cache_dir / f"{root.name}-all.npz"
+        # a model with a tail (run in the front end) needs its own windows' logits
+        tail = f"-{classifier.version}" if classifier.tail_path else ""
+        cache = args.cache_dir / f"{root.name}-all{tail}.npz"
         clips = (
-            ClipSet.load(cache) if cache.is_file() else extract_clips(read_manifest(root / "manifest.tsv"))
+            ClipSet.load(cache)
+            if cache.is_file()
+            else extract_clips(
+                read_manifest(root / "manifest.tsv"), config=frontend_for(classifier, FrontEndConfig())
+            )
         )
         if not cache.is_file():
             args.cache_dir.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.frontend import analyse_signal
+from tagger.frontend import FrontEndConfig, analyse_signal
 from tagger.loudness import loudness_gain_db, peak_gain_db
 from tagger.model import load_model
 from tagger.training import classification_metrics, clip_probability, read_folds, read_manifest
@@ -63,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     classifiers = [load_model(path) for path in args.model]
+    # one analysis serves every model: the front end also runs the tail of the one that has one
+    tails = [c.tail_path for c in classifiers if c.tail_path]
+    if len(tails) > 1:
+        raise SystemExit("compare at most one model with a tail (scene_map) at a time")
+    config = FrontEndConfig(tail=tails[0] if tails else None)
     frame = read_manifest(args.manifest)
     if args.fold is not None:
         fold_of = read_folds(args.manifest.parent / "folds.tsv")
@@ -78,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for y in clips:
             scaled = apply_gain(y, gain_db=gain_of(y))
             n_clipped += int(np.max(np.abs(scaled)) >= 1.0)
-            batch = analyse_signal(scaled)
+            batch = analyse_signal(scaled, config=config)
             assert batch is not None
             for k, classifier in enumerate(classifiers):
                 probs = classifier.predict(batch)

@@ -24,8 +24,9 @@ import numpy as np
 import soundfile as sf
 
 from tagger.constants import SAMPLE_RATE
-from tagger.frontend import analyse_signal
+from tagger.frontend import FrontEndConfig, analyse_signal
 from tagger.model import load_model
+from tagger.pipeline import frontend_for
 from tagger.testing import signals
 from tagger.training import clip_probability, read_manifest
 from tagger.training.augment import mix_at_snr
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         other = clips[j][: y.size]
                         noise[: other.size] += other
                 y = mix_at_snr(y, noise[: y.size], snr_db=snr)
-            batch = analyse_signal(y)
+            batch = analyse_signal(y, config=frontend_for(classifier, FrontEndConfig()))
             assert batch is not None
             probs = classifier.predict(batch)
             hits += int(clip_probability(probs, batch.is_speech).argmax() == labels[i])

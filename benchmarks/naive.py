@@ -5,11 +5,12 @@ in memory, every window's features recomputed from its own samples, one model ca
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 
 from tagger.features import FeatureConfig, frame_features, silence_frame
-from tagger.frontend import FrontEndConfig, make_batch
+from tagger.frontend import FrontEndConfig, analyse_chunks, make_batch
 from tagger.media import probe, stream_audio
 from tagger.model import Classifier
 from tagger.pipeline import frontend_for
@@ -38,9 +39,17 @@ def naive_tag_file(
     per_window = window.frames_per_window
     # the feature gate: the scene network needs the track, not one window at a time
     config = frontend_for(classifier, FrontEndConfig(window=window, features=features, gate="features"))
+    # ... unless the model reads the scene network's map: then the whole front end, network
+    # included, runs on each window's samples alone
+    tail = frontend_for(classifier, FrontEndConfig(window=window, features=features))
     for stream in info.audio_streams:
         samples = np.concatenate(list(stream_audio(path, track=stream.track, info=info)))
         for k, (start, end) in enumerate(window_bounds(samples.size, config=window)):
+            if classifier.tail_path is not None:
+                batch = next(analyse_chunks([samples[start:end]], config=replace(tail, batch_windows=1)))
+                classifier.label(classifier.predict(batch), batch.is_speech)
+                n_windows += 1
+                continue
             rows = frame_features(samples[start:end], config=features)[:per_window]
             padded = np.empty((per_window, rows.shape[1]), dtype=np.float32)
             padded[: rows.shape[0]] = rows

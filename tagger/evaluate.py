@@ -14,7 +14,9 @@ import numpy as np
 from tagger.affect import arousal_order
 from tagger.constants import EMOTIONS
 from tagger.decision import decide
+from tagger.frontend import FrontEndConfig
 from tagger.model import load_model
+from tagger.pipeline import frontend_for
 from tagger.training.dataset import extract_clips, model_inputs, read_manifest
 from tagger.training.metrics import classification_metrics, clip_probabilities, neutral_scores, score_clips
 
@@ -39,7 +41,9 @@ def evaluate_manifest(
     model never heard (speaker-independent figures), ``None`` when there is none.
     """
     classifier = load_model(model_path)
-    clips = extract_clips(read_manifest(manifest_path), drop_duplicates=False)
+    clips = extract_clips(
+        read_manifest(manifest_path), config=frontend_for(classifier, FrontEndConfig()), drop_duplicates=False
+    )
     window_probs = classifier.predict_inputs(model_inputs(clips, classifier.input_name))
     clip_probs = clip_probabilities(clips, window_probs)
     clip_pred = decide(clip_probs, classifier.decision)[0]

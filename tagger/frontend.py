@@ -8,10 +8,12 @@ sees exactly what inference sees.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import soxr
@@ -24,6 +26,7 @@ from tagger.audioset.gate import (
     combine_content,
     decide_scene,
     load_scene_net,
+    scene_threads,
     smoothed_speech,
 )
 from tagger.audioset.melspec import scene_bank
@@ -31,6 +34,7 @@ from tagger.constants import SAMPLE_RATE
 from tagger.content import ContentConfig, classify_content
 from tagger.errors import ConfigError, ParameterError
 from tagger.features import FeatureConfig, FrameColumns, FrameFeaturizer, aggregate_windows, silence_frame
+from tagger.litert import LiteRTForward
 from tagger.media import MediaInfo, stream_audio
 from tagger.speech import (
     SpeechConfig,
@@ -49,6 +53,7 @@ __all__ = [
     "analyse_signal",
     "make_batch",
     "resample",
+    "scene_mel_rows",
 ]
 
 
@@ -63,7 +68,13 @@ class FrontEndConfig:
     and the feature gate of :mod:`tagger.content`; ``"scene"``: the pretrained AudioSet
     network alone (:mod:`tagger.audioset.gate`); ``"combined"`` (default): the network
     where it is sure (speech, or music/singing), the feature gate where it is not
-    (``docs/speech.md`` measures the three)."""
+    (``docs/speech.md`` measures the three).
+
+    ``tail``: the LiteRT file of an emotion model that reads the scene trunk's feature map
+    (:func:`tagger.audioset.network.build_emotion_tail`); the front end runs it on each
+    segment beside the trunk and pools its logits per window (``WindowBatch.tail_logits``).
+    ``"shipped"`` (default): the shipped model's, when it is such a model; ``None``: none.
+    :func:`tagger.pipeline.frontend_for` sets it from the model."""
 
     window: WindowConfig = field(default_factory=WindowConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
@@ -73,6 +84,7 @@ class FrontEndConfig:
     gate: str = "combined"
     batch_windows: int = 64
     aggregates: bool = True
+    tail: str | None = "shipped"
 
     def __post_init__(self) -> None:
         if self.window.sample_rate != self.features.sample_rate:
@@ -85,6 +97,8 @@ class FrontEndConfig:
             raise ConfigError(f"gate must be one of {GATES}, got {self.gate!r}")
         if self.gate != "features" and (self.features.sample_rate, self.features.hop_length) != (16_000, 160):
             raise ConfigError("the scene gate needs 16 kHz audio and 10 ms frames")
+        if self.tail not in (None, SHIPPED_TAIL) and not self.uses_scene:
+            raise ConfigError("an emotion tail runs on the scene trunk: it needs gate 'scene' or 'combined'")
 
     @property
     def uses_scene(self) -> bool:
@@ -92,6 +106,30 @@ class FrontEndConfig:
 
 
 GATES = ("features", "scene", "combined")
+SHIPPED_TAIL = "shipped"
+_MODELS = Path(__file__).resolve().parent / "models"
+
+
+def resolve_tail(tail: str | None) -> str | None:
+    """The absolute path of the LiteRT tail that ``FrontEndConfig.tail`` names, or ``None``."""
+    if tail == SHIPPED_TAIL:
+        return _shipped_tail()
+    return None if tail is None else str(Path(tail).resolve())
+
+
+@functools.cache
+def _shipped_tail() -> str | None:
+    """The shipped model's LiteRT file when it reads the scene trunk's map (its card says
+    ``scene_map``), else ``None``. :func:`tagger.model.load_model` verifies it when the
+    model is loaded; the front end only runs it."""
+    try:
+        card = json.loads((_MODELS / "default.card.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if card.get("input", {}).get("name") != "scene_map":
+        return None
+    path = _MODELS / str(card.get("runtime", {}).get("litert", {}).get("file", "default.tflite"))
+    return str(path) if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -114,6 +152,10 @@ class WindowBatch:
       :func:`tagger.speech.foreground_frames`): which stretch of a speech window holds the
       voice, for segment boundaries finer than a window; the voiced frames of a music or
       noise bed, near the window's floor, do not count
+    - ``tail_logits``: ``(b, k)`` float32, the emotion tail's logits pooled over the window
+      (``k = 0`` without ``FrontEndConfig.tail``)
+    - ``tail_model``: ``(b,)`` str, the LiteRT file that gave ``tail_logits`` (``""``: none),
+      so that a model never reads another model's logits
     """
 
     index: np.ndarray
@@ -126,6 +168,8 @@ class WindowBatch:
     is_speech: np.ndarray
     voiced_s: np.ndarray
     scene_probs: np.ndarray
+    tail_logits: np.ndarray
+    tail_model: np.ndarray
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -202,12 +246,31 @@ class _SceneGate:
     def __init__(self, config: FrontEndConfig) -> None:
         self.net: SceneNet = load_scene_net()
         self.bank = _scene_bank(config.features)
-        self.stream = SceneStream(self.net.trunk, config.scene)
+        self.tail = resolve_tail(config.tail)
+        if self.tail is None:
+            self.stream = SceneStream(self.net.trunk, config.scene)
+        else:
+            self.stream = SceneStream(self.net.trunk_with_map, config.scene, tail=load_tail(self.tail))
+
+
+@functools.cache
+def load_tail(path: str) -> LiteRTForward:
+    """An emotion tail's LiteRT file, loaded once per process."""
+    return LiteRTForward(path, threads=scene_threads())
 
 
 @functools.cache
 def _scene_bank(features: FeatureConfig) -> np.ndarray:
     return scene_bank(window=np.hanning(features.frame_length + 2)[1:-1], n_fft=features.n_fft)
+
+
+def scene_mel_rows(y: np.ndarray, *, config: FrontEndConfig = FrontEndConfig()) -> np.ndarray:
+    """The scene network's mel-power rows ``(frames, 128)`` of a whole mono signal ``y``
+    at ``config``'s rate, from the frame analysis the front end runs (training's input)."""
+    featurizer = FrameFeaturizer(config.features, extra=_scene_bank(config.features))
+    rows = np.concatenate([featurizer.push(np.asarray(y, dtype=np.float32)), featurizer.finish()])
+    out: np.ndarray = rows[:, FrameColumns(config.features).n_columns :]
+    return out
 
 
 def _scene_probabilities(
@@ -346,6 +409,8 @@ def make_batch(
         frames, n_valid, features=config.features, config=config.speech, voiced=voiced_rows
     )
     scene_probs = np.full((len(windows), len(SCENE_CLASSES)), np.nan, dtype=np.float32)
+    tail_logits = np.zeros((len(windows), 0), dtype=np.float32)
+    tail_model = np.full(len(windows), "")
     content = np.full(len(windows), "other", dtype=object)
     needs_features = np.ones(len(windows), dtype=bool)
     if config.uses_scene:
@@ -360,6 +425,9 @@ def make_batch(
             following_n_valid=following.n_valid if following is not None else 0,
             config=config,
         )
+        if scene.tail is not None:
+            tail_logits = scene.stream.window_tail_logits(first, first + n_valid)
+            tail_model = np.full(len(windows), scene.tail)
         scene.stream.forget_before(int(first[-1]))  # the next window's left neighbour starts here
         # the voicing detector must agree with the network (the combined gate's rule)
         content = decide_scene(
@@ -397,6 +465,8 @@ def make_batch(
         content=content,
         is_speech=content == "speech",
         scene_probs=scene_probs,
+        tail_logits=tail_logits,
+        tail_model=tail_model,
         voiced_s=voiced_s_per_block(
             foreground_frames(frames, n_valid, voiced_rows, features=config.features, config=config.speech),
             frames_per_block=wcfg.frames_per_hop,

@@ -233,19 +233,38 @@ class Classifier:
         self.input_shape: tuple[int, ...] = tuple(int(d) for d in card["input"]["shape"])
         self.classes: tuple[str, ...] = tuple(card["classes"])
         self.batch_size = batch_size
+        self.tail_path: str | None = None
+        """A ``scene_map`` model's LiteRT file, which the front end runs (:func:`load_model`
+        sets it; :func:`tagger.pipeline.frontend_for` passes it on)."""
 
     def inputs(self, batch: WindowBatch) -> np.ndarray:
         """The model input of ``batch``: ``(n_windows, *input_shape)`` float32."""
-        x = window_inputs(self.input_name, frames=batch.frames, features=batch.features)
-        if x.shape[1:] != self.input_shape:
+        x = window_inputs(
+            self.input_name, frames=batch.frames, features=batch.features, tail_logits=batch.tail_logits
+        )
+        if self.input_name == "scene_map":
+            if len(batch) and not np.all(batch.tail_model == self.tail_path):
+                raise ModelError(
+                    f"the windows carry the logits of {set(batch.tail_model.tolist())}, not of this "
+                    f"model's tail {self.tail_path}: analyse with "
+                    "tagger.pipeline.frontend_for(classifier, config)"
+                )
+            if x.shape[1:] != (len(self.classes),):
+                raise ModelError(f"tail logits {x.shape[1:]} != the model's {len(self.classes)} classes")
+        elif x.shape[1:] != self.input_shape:
             raise ModelError(f"window input shape {x.shape[1:]} != model's {self.input_shape}")
         return np.ascontiguousarray(x, dtype=np.float32)
 
     def predict_inputs(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities ``(n, n_classes)`` float32 for model inputs ``x``."""
+        """Calibrated probabilities ``(n, n_classes)`` float32 for model inputs ``x`` (a
+        ``scene_map`` model's inputs are its window logits, computed in the front end)."""
         n = x.shape[0]
         if n == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
+        if self.input_name == "scene_map":
+            z = np.asarray(x, dtype=np.float64)
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            return apply_temperature(e / e.sum(axis=1, keepdims=True), self.temperature)
         parts = [np.asarray(self.forward(x[i : i + self.batch_size])) for i in range(0, n, self.batch_size)]
         return apply_temperature(np.concatenate(parts), self.temperature)
 
@@ -365,12 +384,16 @@ def _load_uncached(path: Path, runtime: Runtime) -> Classifier:
     if runtime == "keras":
         model = _load_keras(path)
         check_card(model, card)
-        return Classifier(graph_forward(model), card)
-    from tagger.litert import LiteRTForward
+        classifier = Classifier(graph_forward(model), card)
+    else:
+        from tagger.litert import LiteRTForward
 
-    forward = LiteRTForward(litert_file(path, card=card, digest=digest))
-    check_shapes(forward.input_shape, forward.output_shape, card, source=str(forward.path))
-    return Classifier(forward, card)
+        forward = LiteRTForward(litert_file(path, card=card, digest=digest))
+        check_shapes(forward.input_shape, forward.output_shapes[0], card, source=str(forward.path))
+        classifier = Classifier(forward, card)
+    if classifier.input_name == "scene_map":
+        classifier.tail_path = str(litert_file(path, card=card, digest=digest).resolve())
+    return classifier
 
 
 def _load_keras(path: Path) -> Any:
@@ -436,13 +459,17 @@ def check_shapes(
         Decision.from_card(card)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"model card malformed: {exc}") from exc
-    if input_name not in ("melscal", "melscal_rel", "logmel", "frames", "features"):
+    if input_name not in ("melscal", "melscal_rel", "logmel", "frames", "features", "scene_map"):
         raise ModelError(
-            f"card input name {input_name!r} is not mel_scalar_steps(_rel), logmel, frames or features"
+            f"card input name {input_name!r} is not mel_scalar_steps(_rel), logmel, frames, "
+            "features or scene_map"
         )
     if not temperature > 0 or not 0.0 <= threshold < 1.0:
         raise ModelError("card calibration out of range")
+    model_in = tuple(-1 if d is None else int(d) for d in model_in)
     if model_in != card_shape:
         raise ModelError(f"{source} input shape {model_in} differs from card's {card_shape}")
-    if model_out != (len(classes),):
+    # a scene_map tail gives logits per step of a segment: (steps, classes)
+    want_out = (-1, len(classes)) if input_name == "scene_map" else (len(classes),)
+    if tuple(-1 if d is None else int(d) for d in model_out) != want_out:
         raise ModelError(f"{source} output shape {model_out} differs from {len(classes)} classes")

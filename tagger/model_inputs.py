@@ -28,7 +28,7 @@ __all__ = [
     "window_level_db",
 ]
 
-InputName = Literal["melscal", "melscal_rel", "logmel", "frames", "features", "mfcc40"]
+InputName = Literal["melscal", "melscal_rel", "logmel", "frames", "features", "mfcc40", "scene_map"]
 
 
 MELSCAL_POOL = 4
@@ -138,11 +138,27 @@ def _pool(rows: np.ndarray) -> np.ndarray:
     return pooled
 
 
-def window_inputs(input_name: str, *, frames: np.ndarray, features: np.ndarray) -> np.ndarray:
+def window_inputs(
+    input_name: str, *, frames: np.ndarray, features: np.ndarray, tail_logits: np.ndarray | None = None
+) -> np.ndarray:
     """The model input named ``input_name`` of windows with frame rows ``frames``
     ``(n, 300, 92)`` and aggregates ``features`` ``(n, 161)``: ``melscal`` or ``melscal_rel`` ``(n, 75, 72)``,
-    ``logmel`` ``(n, 300, 64)``, ``frames`` ``(n, 300, 92)`` or ``features`` ``(n, 161)``.
+    ``logmel`` ``(n, 300, 64)``, ``frames`` ``(n, 300, 92)`` or ``features`` ``(n, 161)``;
+    ``scene_map`` (a tail on the scene trunk's map, run by the front end): its pooled
+    window logits ``tail_logits`` ``(n, 8)``.
     Training and inference both build inputs here, so they cannot drift apart."""
+    if input_name == "scene_map":
+        if (
+            tail_logits is None
+            or tail_logits.ndim != 2
+            or tail_logits.shape[0] != frames.shape[0]
+            or not tail_logits.shape[1]
+        ):
+            raise ModelError(
+                "a scene_map model reads the logits its tail gave in the front end: analyse with "
+                "tagger.pipeline.frontend_for(classifier, config)"
+            )
+        return np.ascontiguousarray(tail_logits, dtype=np.float32)
     if input_name == "melscal":
         return mel_scalar_steps(frames)
     if input_name == "melscal_rel":

@@ -231,8 +231,12 @@ def tag_track(
 
 def frontend_for(classifier: WindowClassifier, frontend: FrontEndConfig) -> FrontEndConfig:
     """``frontend`` without the per-window aggregates when ``classifier`` does not read
-    them (they cost ~8 % of a track's tagging time)."""
-    return frontend if classifier.needs_aggregates else replace(frontend, aggregates=False)
+    them (they cost ~8 % of a track's tagging time), and running the classifier's tail
+    on the scene trunk's feature map when it has one (``tail_path``, a ``scene_map``
+    model: :class:`tagger.model.Classifier`)."""
+    config = frontend if classifier.needs_aggregates else replace(frontend, aggregates=False)
+    tail = getattr(classifier, "tail_path", None)
+    return replace(config, tail=None if tail is None or not config.uses_scene else str(tail))
 
 
 def _size_or_none(path: str | os.PathLike[str]) -> int | None:

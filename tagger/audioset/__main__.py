@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_SCENE_PATH)
     args = parser.parse_args(argv)
     weights = load_mn04_weights(args.weights)
-    trunk = build_scene_trunk(weights)
+    trunk = build_scene_trunk(weights, with_map=True)
     export_litert(trunk, args.out)
     head = args.out.with_name(args.out.stem + "_head.npz")
     write_head(weights, head)

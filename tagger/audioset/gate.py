@@ -37,6 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import threadpoolctl
@@ -56,7 +57,9 @@ __all__ = [
     "combine_content",
     "decide_scene",
     "load_scene_net",
+    "segment_input",
     "smoothed_speech",
+    "span_means",
 ]
 
 DEFAULT_SCENE_PATH = Path(__file__).resolve().parents[1] / "models" / "scene.tflite"
@@ -106,8 +109,10 @@ class SceneNet:
     """The shipped trunk (LiteRT) and head (NumPy).
 
     ``trunk(x (n, 128, T, 1)) -> (n, T/32, 384)`` (``T`` any multiple of 32): steps
-    averaged over frequency; ``probabilities(embedding (n, 384)) -> (n, 4)`` for
-    :data:`SCENE_CLASSES`."""
+    averaged over frequency; ``trunk_with_map(x)`` adds block 10's feature map
+    ``(n, 8, T/16, 32)``, the input of an emotion tail
+    (:func:`tagger.audioset.network.build_emotion_tail`);
+    ``probabilities(embedding (n, 384)) -> (n, 4)`` for :data:`SCENE_CLASSES`."""
 
     def __init__(
         self, path: str | os.PathLike[str] = DEFAULT_SCENE_PATH, *, threads: int | None = None
@@ -115,7 +120,11 @@ class SceneNet:
         from tagger.litert import LiteRTForward
 
         self.path = Path(path)
-        self._trunk = LiteRTForward(self.path, threads=scene_threads() if threads is None else threads)
+        self._trunk = LiteRTForward(
+            self.path, threads=scene_threads() if threads is None else threads, n_outputs=2
+        )
+        shapes = self._trunk.output_shapes
+        self._steps_at = next((i for i, shape in enumerate(shapes) if len(shape) == 2), -1)
         head_path = self.path.with_name(self.path.stem + "_head.npz")
         try:
             with np.load(head_path) as head:
@@ -123,9 +132,15 @@ class SceneNet:
                 self._w2, self._b2 = head["w2"], head["b2"]
         except (OSError, KeyError, ValueError) as exc:
             raise ModelError(f"cannot read the scene head {head_path}: {exc}") from exc
-        if self._trunk.input_shape[0] != N_MELS or self._trunk.output_shape[-1] != EMBEDDING:
+        if (
+            self._trunk.input_shape[0] != N_MELS
+            or self._steps_at < 0
+            or shapes[self._steps_at][-1] != EMBEDDING
+            or len(shapes[1 - self._steps_at]) != 3
+        ):
             raise ModelError(
-                f"{self.path}: unexpected shapes {self._trunk.input_shape} -> {self._trunk.output_shape}"
+                f"{self.path}: unexpected shapes {self._trunk.input_shape} -> {shapes} "
+                "(rebuild it: python -m tagger.audioset)"
             )
         if self._w2.shape[-1] != 3 + len(RIVAL_ROWS):
             raise ModelError(
@@ -134,7 +149,11 @@ class SceneNet:
             )
 
     def trunk(self, x: np.ndarray) -> np.ndarray:
-        return self._trunk(x)
+        return self.trunk_with_map(x)[0]
+
+    def trunk_with_map(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        outputs = self._trunk.outputs(x)
+        return outputs[self._steps_at], outputs[1 - self._steps_at]
 
     def probabilities(self, embedding: np.ndarray) -> np.ndarray:
         # one BLAS thread: beside ffmpeg, OpenBLAS's second thread waited 8 ms a batch
@@ -189,16 +208,22 @@ class SceneStream:
     With ``background`` (the default) each segment's trunk runs on a thread of its own
     (LiteRT releases the GIL), so it overlaps the frame features of the next chunk; at
     most ``_MAX_IN_FLIGHT`` segments wait for it. The steps, and so every result, are those of the
-    synchronous run."""
+    synchronous run.
 
-    trunk: Callable[[np.ndarray], np.ndarray]
+    With a ``tail`` (an emotion network on the trunk's block-10 map, ``f(map (1, 8, T/16,
+    32)) -> (1, T/32, k)`` step logits), ``trunk`` must return ``(steps, map)``
+    (:meth:`SceneNet.trunk_with_map`), and :meth:`window_tail_logits` pools the tail's steps
+    per window as :meth:`window_probabilities` pools the trunk's."""
+
+    trunk: Callable[[np.ndarray], Any]
     config: SceneConfig = field(default_factory=SceneConfig)
     background: bool = True
+    tail: Callable[[np.ndarray], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         self._rows = np.zeros((0, N_MELS), dtype=np.float32)  # rows from track frame _first_row on
         self._first_row = 0
-        self._steps = np.zeros((0, EMBEDDING), dtype=np.float32)
+        self._steps = np.zeros((0, EMBEDDING), dtype=np.float32)  # then the tail's logits, if any
         self._first_step = 0  # step index of self._steps[0]
         self._done_frames = 0  # frames whose steps are in self._steps
         self._scheduled_frames = 0  # frames whose segment has been sent to the trunk
@@ -229,10 +254,7 @@ class SceneStream:
         """Run each segment whose right context has arrived (every one left, at the end).
 
         The trunk reads only track frames: at the track's start and end a segment has
-        less context, and its length is made a multiple of 32 by mirroring its last frames
-        (< 32), never by padding with silence, which the network's global
-        squeeze-excitation averages would mistake for content (a 4 s dog bark padded to
-        12.8 s with silence read as speech)."""
+        less context (:func:`segment_input` mirrors its end to a multiple of 32)."""
         s, c = self.config.segment_frames, self.config.context_frames
         end_of_track = self._first_row + len(self._rows)
         while self._scheduled_frames < end_of_track and (
@@ -241,11 +263,6 @@ class SceneStream:
             start = self._scheduled_frames
             lo, hi = max(start - c, 0), min(start + s + c, end_of_track)
             segment = self._rows[lo - self._first_row : hi - self._first_row]
-            short = -len(segment) % STEP_FRAMES
-            if short:
-                segment = np.pad(
-                    segment, ((0, short), (0, 0)), mode="reflect" if len(segment) > short else "wrap"
-                )
             skip = (start - lo) // STEP_FRAMES
             own = -(-min(s, end_of_track - start) // STEP_FRAMES)
             self._scheduled_frames = min(start + s, end_of_track) if final else start + s
@@ -264,15 +281,23 @@ class SceneStream:
         self._first_row += drop
 
     def _steps_of(self, segment: np.ndarray) -> np.ndarray:
-        """The trunk's ``(1, len / 32, 384)`` steps of a segment's mel-power rows."""
-        return self.trunk(network_input(segment, gain=_gain(segment, self.config)).T[None, :, :, None])
+        """The trunk's ``(1, ceil(len / 32), 384)`` steps of a segment's mel-power rows,
+        and the tail's logits after them (``(1, ceil(len / 32), 384 + k)``)."""
+        x = segment_input(segment, self.config)
+        if self.tail is None:
+            steps: np.ndarray = self.trunk(x)
+            return steps
+        steps, feature_map = self.trunk(x)
+        return np.concatenate([steps, self.tail(feature_map)], axis=-1)
 
     def _collect(self, *, wait_until: int) -> None:
         """Take the steps of finished segments, in order; wait for those that cover
         frames before ``wait_until``."""
         while self._in_flight and (self._in_flight[0][0].done() or self._done_frames < wait_until):
             future, skip, own, done = self._in_flight.popleft()
-            steps = future.result()[0]  # (len / 32, 384); the trunk's error, if any, is raised here
+            steps = future.result()[0]  # (len / 32, 384 + k); the trunk's error, if any, is raised here
+            if self._steps.shape[1] != steps.shape[1]:  # the first steps: 384, and a tail's k
+                self._steps = np.zeros((len(self._steps), steps.shape[1]), dtype=np.float32)
             self._steps = np.concatenate([self._steps, steps[skip : skip + own]])
             self._done_frames = done
 
@@ -280,18 +305,24 @@ class SceneStream:
         """``(n, 4)`` probabilities of :data:`SCENE_CLASSES` for the frame spans
         ``[starts, ends)`` (each within :attr:`covered_frames`): the network's head on
         the mean of the steps centred in the span (the nearest step if none is)."""
+        return net.probabilities(self._span_means(starts, ends)[:, :EMBEDDING])
+
+    def window_tail_logits(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """``(n, k)`` the tail's logits for the frame spans ``[starts, ends)``: the mean of
+        its steps centred in the span, as :meth:`window_probabilities` pools."""
+        if self.tail is None:
+            raise UsageError("this stream runs no tail")
+        return self._span_means(starts, ends)[:, EMBEDDING:]
+
+    def _span_means(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
         if len(starts):
             self._collect(wait_until=int(ends.max()))
         if len(starts) and (ends.max() > self._done_frames or starts.min() < self._first_step * STEP_FRAMES):
             raise ParameterError("span outside the frames this stream holds")
-        first = -(-starts // STEP_FRAMES)  # step j is centred on frame 32 j
-        last = np.maximum(first, -(-ends // STEP_FRAMES) - 1)
-        cum = np.concatenate([np.zeros((1, EMBEDDING)), np.cumsum(self._steps, axis=0, dtype=np.float64)])
-        lo = np.clip(first - self._first_step, 0, len(self._steps) - 1)
-        hi = np.clip(last - self._first_step, lo, len(self._steps) - 1) + 1
-        embedding = ((cum[hi] - cum[lo]) / (hi - lo)[:, None]).astype(np.float32)
-        return net.probabilities(embedding)
+        return span_means(
+            self._steps, starts - self._first_step * STEP_FRAMES, ends - self._first_step * STEP_FRAMES
+        )
 
     def forget_before(self, frame: int) -> None:
         """Drop the steps centred before ``frame``: no later span starts there."""
@@ -300,6 +331,33 @@ class SceneStream:
             cut = min(step - self._first_step, len(self._steps))
             self._steps = self._steps[cut:]
             self._first_step += cut
+
+
+def span_means(steps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``(n, d)`` float32: for each frame span ``[starts, ends)`` the mean of the rows of
+    ``steps`` ``(m, d)`` centred in it (row ``j`` is centred on frame ``32 j``; the
+    nearest row when none is). Training pools a clip's steps with it, as the stream does."""
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    first = -(-starts // STEP_FRAMES)
+    last = np.maximum(first, -(-ends // STEP_FRAMES) - 1)
+    cum = np.concatenate([np.zeros((1, steps.shape[1])), np.cumsum(steps, axis=0, dtype=np.float64)])
+    lo = np.clip(first, 0, len(steps) - 1)
+    hi = np.clip(last, lo, len(steps) - 1) + 1
+    out: np.ndarray = ((cum[hi] - cum[lo]) / (hi - lo)[:, None]).astype(np.float32)
+    return out
+
+
+def segment_input(rows: np.ndarray, config: SceneConfig) -> np.ndarray:
+    """The trunk's input ``(1, 128, T, 1)`` float32 for a segment's mel-power rows
+    ``(n, 128)``: its length made a multiple of 32 (``T = 32 ceil(n / 32)``) by mirroring
+    its last frames, never by padding with silence, which the network's global
+    squeeze-excitation averages would mistake for content (a 4 s dog bark padded to
+    12.8 s with silence read as speech); its loudness set by :func:`_gain`."""
+    short = -len(rows) % STEP_FRAMES
+    if short:
+        rows = np.pad(rows, ((0, short), (0, 0)), mode="reflect" if len(rows) > short else "wrap")
+    x: np.ndarray = network_input(rows, gain=_gain(rows, config)).T[None, :, :, None]
+    return x
 
 
 def _gain(segment: np.ndarray, config: SceneConfig) -> float:

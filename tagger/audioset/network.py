@@ -23,9 +23,11 @@ from tagger.errors import ModelError
 
 __all__ = [
     "BLOCKS",
+    "MAP_BLOCK",
     "N_CLASSES",
     "N_MELS",
     "BlockSpec",
+    "build_emotion_tail",
     "build_mn04",
     "build_scene_trunk",
     "load_mn04_weights",
@@ -35,6 +37,9 @@ N_MELS = 128
 N_CLASSES = 527
 EMBEDDING = 384
 BN_EPSILON = 1e-3
+MAP_BLOCK = 10
+"""The block whose output the gate's trunk shares with the emotion tail (blocks 1..10: the
+stem's and the first blocks' pretrained, general-purpose features)."""
 
 
 @dataclass(frozen=True)
@@ -93,17 +98,60 @@ def build_mn04(weights: dict[str, np.ndarray], *, frames: int | None = None, tru
     return keras.Model(x_in, logits, name="mn04_as")
 
 
-def build_scene_trunk(weights: dict[str, np.ndarray], *, frames: int | None = None) -> Any:
+def build_scene_trunk(
+    weights: dict[str, np.ndarray], *, frames: int | None = None, with_map: bool = False
+) -> Any:
     """The trunk as the gate runs it: ``(batch, 128, frames, 1)`` log-mel ->
     ``(batch, frames / 32, 384)``, the last feature map averaged over frequency
-    (``frames=None``: any multiple of 32)."""
+    (``frames=None``: any multiple of 32). ``with_map``: a second output, block
+    :data:`MAP_BLOCK`'s feature map ``(batch, 8, frames / 16, 32)``, which the emotion tail
+    (:func:`build_emotion_tail`) reads, so the two share the trunk's first blocks."""
     import keras
 
     trunk = build_mn04(weights, frames=frames, trunk_only=True)
     height = int(trunk.output.shape[1])
     x = keras.layers.AveragePooling2D(pool_size=(height, 1), name="frequency_mean")(trunk.output)
     x = keras.layers.Reshape((-1, EMBEDDING), name="steps")(x)
+    if with_map:
+        return keras.Model(
+            trunk.input, [x, trunk.get_layer(f"features_{MAP_BLOCK}").output], name="mn04_scene_trunk"
+        )
     return keras.Model(trunk.input, x, name="mn04_scene_trunk")
+
+
+def build_emotion_tail(
+    weights: dict[str, np.ndarray],
+    *,
+    n_classes: int,
+    dropout: float = 0.3,
+    map_shape: tuple[int, int] = (8, 32),
+) -> Any:
+    """The emotion network on the gate's shared feature map: block :data:`MAP_BLOCK`'s
+    output ``(batch, 8, steps16, 32)`` (``steps16`` any even number, 16 frames each) ->
+    per-step logits ``(batch, steps16 / 2, n_classes)`` (a step is 32 frames, 320 ms).
+
+    Blocks ``MAP_BLOCK + 1``..15 and the final 1 x 1 conv start from the pretrained
+    ``weights`` (fine-tuned by :mod:`tagger.training.mn04`, BatchNorm frozen), then the
+    map is averaged over frequency, and a dense layer gives each step's logits. The head
+    is linear, so a window's logits are the mean of its steps' logits: the network runs
+    once per segment of a track and is pooled per window, like the gate's."""
+    import keras
+
+    height, channels = map_shape
+    x_in = keras.Input(shape=(height, None, channels), name="scene_map")
+    x = x_in
+    for i in range(MAP_BLOCK + 1, len(BLOCKS) + 1):
+        x = _inverted_residual(weights, f"features.{i}", x, BLOCKS[i - 1], name=f"features_{i}")
+    x = _conv_bn(weights, "features.16", x, stride=1, activation="hard_silu", name="head")
+    x = keras.layers.AveragePooling2D(pool_size=(int(x.shape[1]), 1), name="frequency_mean")(x)
+    x = keras.layers.Reshape((-1, EMBEDDING), name="steps")(x)
+    x = keras.layers.Dropout(dropout, name="dropout")(x)
+    logits = keras.layers.Dense(n_classes, name="emotion")(x)
+    model = keras.Model(x_in, logits, name="mn04_emotion_tail")
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False  # inference-mode statistics, as pretrained
+    return model
 
 
 def _inverted_residual(

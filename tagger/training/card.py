@@ -237,6 +237,10 @@ def model_card_markdown(card: dict[str, Any]) -> str:
     """Human-readable model card (``MODEL_CARD.md``) rendered from the JSON card: one
     corpus (RAVDESS, the older cards) or several, with their per-corpus figures and the
     scores of the test speakers the model never heard."""
+    if card.get("architecture", {}).get("kind") == "mn04_tail":
+        from tagger.training.mn04_card import tail_card_markdown
+
+        return tail_card_markdown(card)
     cv = card["cv_metrics"]
     training = card["training"]
     recipe = training["recipe"]

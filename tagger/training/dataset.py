@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +45,9 @@ class ClipSet:
     (-1 when unknown), ``mfcc40`` ``(n_clips, 40)`` float32 (the paper's MFCC means).
     Per window (``n_windows``): ``clip`` int (index of its clip), ``features``
     ``(n_windows, 161)`` float32, ``frames`` ``(n_windows, 300, 92)`` float32 (the
-    front end's frame features: 64 log-mel dB, 20 MFCC, 8 scalars), ``is_speech`` bool.
+    front end's frame features: 64 log-mel dB, 20 MFCC, 8 scalars), ``is_speech`` bool,
+    ``tail_logits`` ``(n_windows, k)`` float32 (the window logits of a model's tail run by
+    the front end, ``k = 0`` without one).
     """
 
     paths: list[str]
@@ -56,6 +58,11 @@ class ClipSet:
     features: np.ndarray
     frames: np.ndarray
     is_speech: np.ndarray
+    tail_logits: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+    def __post_init__(self) -> None:
+        if self.tail_logits.shape[0] != self.clip.shape[0]:
+            object.__setattr__(self, "tail_logits", np.zeros((self.clip.shape[0], 0), dtype=np.float32))
 
     @property
     def n_clips(self) -> int:
@@ -79,6 +86,7 @@ class ClipSet:
             features=self.features[windows],
             frames=self.frames[windows],
             is_speech=self.is_speech[windows],
+            tail_logits=self.tail_logits[windows],
         )
 
     @staticmethod
@@ -94,6 +102,7 @@ class ClipSet:
             features=np.concatenate([s.features for s in sets]),
             frames=np.concatenate([s.frames for s in sets]),
             is_speech=np.concatenate([s.is_speech for s in sets]),
+            tail_logits=np.concatenate([s.tail_logits for s in sets]),
         )
 
     def save(self, path: Path) -> None:
@@ -105,7 +114,7 @@ class ClipSet:
         with np.load(path) as npz:
             return ClipSet(
                 paths=[str(p) for p in npz["paths"]],
-                **{k: npz[k] for k in ClipSet.__dataclass_fields__ if k != "paths"},
+                **{k: npz[k] for k in ClipSet.__dataclass_fields__ if k != "paths" and k in npz},
             )
 
 
@@ -230,6 +239,7 @@ def extract_clips(
     features: list[np.ndarray] = []
     frames: list[np.ndarray] = []
     speech: list[np.ndarray] = []
+    tails: list[np.ndarray] = []
     seen: set[str] = set()
     for path_value, label_value, actor_value in zip(
         manifest["path"], manifest["label"], manifest["actor"], strict=True
@@ -251,6 +261,7 @@ def extract_clips(
         features.append(batch.features)
         frames.append(batch.frames.astype(np.float32))
         speech.append(batch.is_speech)
+        tails.append(batch.tail_logits)
     if not paths:
         raise DatasetError("manifest yielded no usable clips")
     return ClipSet(
@@ -262,6 +273,7 @@ def extract_clips(
         features=np.concatenate(features).astype(np.float32),
         frames=np.concatenate(frames),
         is_speech=np.concatenate(speech),
+        tail_logits=np.concatenate(tails).astype(np.float32),
     )
 
 
@@ -276,4 +288,6 @@ def paper_mfcc(y: np.ndarray, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 def model_inputs(clips: ClipSet, input_name: str) -> np.ndarray:
     """Per-window model input of every window of ``clips`` (see
     :func:`tagger.model.window_inputs`, shared with inference)."""
-    return window_inputs(input_name, frames=clips.frames, features=clips.features)
+    return window_inputs(
+        input_name, frames=clips.frames, features=clips.features, tail_logits=clips.tail_logits
+    )

@@ -4,6 +4,7 @@ that cover the track, probabilities that sum to 1, segments that tile the track.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -109,10 +110,12 @@ def test_pauses_shorter_than_a_window_are_found_within_a_second(
 def test_a_model_reading_frames_skips_the_aggregates_and_tags_the_same(
     signal: np.ndarray, classifier: Classifier
 ) -> None:
-    shipped = load_model()  # reads frames (melscal_rel): the aggregates are not its input
+    shipped = load_model()  # reads the scene trunk's map: the aggregates are not its input
     assert not shipped.needs_aggregates and classifier.needs_aggregates
     config = TagConfig()
-    assert frontend_for(classifier, config.frontend) == config.frontend
+    # a model without a tail keeps the aggregates, and the front end runs no tail for it
+    assert frontend_for(classifier, config.frontend) == replace(config.frontend, tail=None)
+    assert frontend_for(shipped, config.frontend).tail == shipped.tail_path
     lean = list(analyse_chunks([signal], config=frontend_for(shipped, config.frontend)))
     assert lean and all(batch.features.shape == (len(batch), 0) for batch in lean)
     with_aggregates = tag_batches(analyse_chunks([signal], config=config.frontend), classifier=shipped)

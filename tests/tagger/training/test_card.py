@@ -1,4 +1,8 @@
-"""The model card's reproduce line carries what it takes to train the same model again."""
+"""The model card's reproduce line carries what it takes to train the same model again.
+
+The CNN recipe's cards (``python -m tagger.training``) are read from the last one shipped
+(``tests/fixtures/cnn.card.json``); the shipped card is a fine-tuned tail's
+(:mod:`tagger.training.mn04`)."""
 
 from __future__ import annotations
 
@@ -9,10 +13,12 @@ from tagger.model import DEFAULT_MODEL_PATH, card_path_for
 from tagger.training.card import model_card_markdown
 from tagger.training.config import TrainOptions
 
+CNN_CARD = Path(__file__).resolve().parents[2] / "fixtures" / "cnn.card.json"
+
 
 def test_the_reproduce_line_names_the_model_when_the_name_is_not_the_default() -> None:
-    card = json.loads(card_path_for(DEFAULT_MODEL_PATH).read_text())
-    assert card["name"] != TrainOptions.name  # the shipped model is "emotag-multi"
+    card = json.loads(CNN_CARD.read_text())
+    assert card["name"] != TrainOptions.name  # that model is "emotag-five"
     assert f"--name {card['name']} " in model_card_markdown(card)
     assert "--name" not in model_card_markdown({**card, "name": TrainOptions.name})
 
@@ -28,7 +34,7 @@ def test_the_reproduce_line_parses_back_to_the_card_recipe() -> None:
     from tagger.training.config import options_from_args
     from tagger.training.pipeline import build_parser
 
-    card = json.loads(card_path_for(DEFAULT_MODEL_PATH).read_text())
+    card = json.loads(CNN_CARD.read_text())
     recipe = {**card["training"]["recipe"], "max_clip_db": 20.0, "eq_db": 4.0, "speed": [0.9, 1.1]}
     card = {**card, "training": {**card["training"], "recipe": recipe}}
     line = next(t for t in model_card_markdown(card).splitlines() if t.startswith("Reproduce: "))
@@ -58,7 +64,7 @@ def test_the_reproduce_line_carries_the_decision_rule_and_the_card_describes_it(
     from tagger.training.config import options_from_args
     from tagger.training.pipeline import build_parser
 
-    card = json.loads(card_path_for(DEFAULT_MODEL_PATH).read_text())
+    card = json.loads(CNN_CARD.read_text())
     for decision in (Decision(), Decision("neutral_group", neutral_weight=2.5, calm_weight=10.0)):
         text = model_card_markdown({**card, "decision": decision.as_card()})
         line = next(t for t in text.splitlines() if t.startswith("Reproduce: "))
@@ -71,7 +77,7 @@ def test_leave_one_corpus_out_figures_join_the_card_with_their_command(tmp_path:
     from tagger.training.card import attach_loco
 
     card_path = tmp_path / "default.card.json"
-    card_path.write_text(card_path_for(DEFAULT_MODEL_PATH).read_text())
+    card_path.write_text(CNN_CARD.read_text())
     results = {
         "recipe": {"kind": "x"},
         "holdout ravdess": {"uar": 0.40, "clip_accuracy": 0.4, "n": 10, "neutral_recall_8way": 0.5},

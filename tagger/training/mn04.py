@@ -1,0 +1,527 @@
+"""Train the shipped emotion model: the AudioSet trunk's last blocks fine-tuned for emotion.
+
+The model (:func:`tagger.audioset.network.build_emotion_tail`) reads what the scene gate's
+trunk computes anyway, block 10's feature map of each segment of a track, and gives
+per-step logits that the front end pools per window (:class:`tagger.audioset.gate.SceneStream`).
+Training sees exactly that input: each clip's scene mel bands from the front end's own
+frame analysis (:func:`tagger.frontend.scene_mel_rows`), one segment per clip
+(:func:`tagger.audioset.gate.segment_input`), the shipped ``scene.tflite`` for blocks
+1..10 (frozen, so cached once). Trained: blocks 11..15, the final 1 x 1 conv and the
+dense head, BatchNorm frozen; Adam, the shipped label recipe (classes a corpus lacks are
+masked, calm absorbed by neutral in a corpus without calm:
+:func:`tagger.training.labels.label_targets`); corpora, then classes within a corpus, then
+clips drawn equally. Training copies: the clean clip and ``copies - 1`` perturbed ones
+(real noise, coloured noise or a song under the speech, then a gain with clipping:
+:func:`tagger.training.augment.perturb_waveform`, the CNN recipe's settings).
+
+Commands (one CPU thread each; outputs under ``--out``)::
+
+    python -m tagger.training.mn04 cache                 # feature maps of every clip and copy
+    python -m tagger.training.mn04 select --epochs 16    # train folds 0,3,4; fold 1 per epoch
+    python -m tagger.training.mn04 test --epochs E       # train folds 0,1,3,4; fold 2 = test
+    python -m tagger.training.mn04 loco --epochs E       # train on four corpora, test the fifth
+    python -m tagger.training.mn04 ship --epochs E       # the test run's model + card -> tagger/models
+"""
+
+from __future__ import annotations
+
+# ruff: noqa: E402  (the thread settings must precede the NumPy and TensorFlow imports)
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tagger.audioset.gate import STEP_FRAMES, SceneConfig, load_scene_net, segment_input, span_means
+from tagger.constants import EMOTIONS
+from tagger.training.labels import corpus_classes, label_targets
+
+__all__ = ["CORPORA", "TailData", "clip_logits", "clip_probabilities", "window_spans"]
+
+CORPORA = ("ravdess", "nemo", "ased", "emovo", "kotts")
+MAX_FRAMES = 1280  # a clip is one segment: at most the gate's segment with its context (12.8 s)
+TEST_FOLD = 2
+VAL_FOLD = 1  # the one fold besides 0 and 2 that every corpus has
+BATCH = 32
+LR_HEAD = 3e-4
+LR_TRUNK = 1e-4
+DROPOUT = 0.3
+CLEAN_SHARE = 0.4  # of the draws in an epoch, the clean copy; the rest a perturbed one
+SEED = 0
+
+
+# ---------------------------------------------------------------- clips -> feature maps
+
+
+def read_corpus(root: Path, corpus: str) -> pd.DataFrame:
+    """The corpus's manifest joined with its speaker folds: ``path``, ``emotion``,
+    ``speaker`` (str), ``fold``."""
+    manifest = pd.read_csv(root / corpus / "manifest.tsv", sep="\t", dtype=str)
+    folds = pd.read_csv(root / corpus / "folds.tsv", sep="\t", dtype=str)
+    key = "actor" if "actor" in manifest.columns else "speaker"
+    manifest[key] = manifest[key].str.lstrip("0") if corpus == "ravdess" else manifest[key]
+    folds[key] = folds[key].str.lstrip("0") if corpus == "ravdess" else folds[key]
+    frame = manifest.merge(folds[[key, "fold"]], on=key, how="left", validate="many_to_one")
+    if frame["fold"].isna().any():
+        raise SystemExit(f"{corpus}: speakers without a fold")
+    frame["speaker"] = frame[key]
+    frame["fold"] = frame["fold"].astype(int)
+    return frame
+
+
+def clip_map(y: np.ndarray, *, net: Any, config: SceneConfig | None = None) -> np.ndarray:
+    """Block 10's feature map ``(8, T/16, 32)`` float16 of a 16 kHz clip ``y`` run as one
+    segment (its centre ``MAX_FRAMES`` frames if longer), as the front end computes it."""
+    from tagger.frontend import scene_mel_rows
+
+    rows = scene_mel_rows(y)
+    if len(rows) > MAX_FRAMES:
+        cut = (len(rows) - MAX_FRAMES) // 2
+        rows = rows[cut : cut + MAX_FRAMES]
+    _, feature_map = net.trunk_with_map(segment_input(rows, config or SceneConfig()))
+    out: np.ndarray = feature_map[0].astype(np.float16)
+    return out
+
+
+def cache(args: argparse.Namespace) -> None:
+    """Feature maps of every clip: copy 0 clean, copies 1.. perturbed."""
+    from tagger.training.augment import music_bank, noise_bank, perturb_waveform
+    from tagger.training.config import TrainConfig
+    from tagger.training.dataset import read_clip
+
+    net = load_scene_net()
+    recipe = TrainConfig(snr_db=(0.0, 30.0), gain_db=(-30.0, 20.0), max_clip_db=20.0, noise_probability=0.75)
+    bank = noise_bank(args.root / "noise")
+    music = music_bank(args.root / "music")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for corpus in args.corpus:
+        start = time.time()
+        frame = read_corpus(args.root, corpus)
+        rng = np.random.default_rng([SEED, CORPORA.index(corpus)])
+        maps: list[np.ndarray] = []
+        for path in frame["path"]:
+            y = read_clip(args.root / corpus / path)
+            maps.append(clip_map(y, net=net))
+            for _ in range(args.copies - 1):
+                maps.append(
+                    clip_map(perturb_waveform(y, rng, config=recipe, bank=bank, music=music), net=net)
+                )
+        steps = np.array([m.shape[1] for m in maps])
+        np.savez(
+            args.out / f"maps_{corpus}.npz",
+            maps=np.concatenate(maps, axis=1),
+            steps=steps,
+            copies=args.copies,
+            samples=np.array([0]),
+            path=frame["path"].to_numpy(str),
+            label=frame["emotion"].map(EMOTIONS.index).to_numpy(int),
+            fold=frame["fold"].to_numpy(int),
+            speaker=frame["speaker"].to_numpy(str),
+        )
+        print(f"{corpus}: {len(frame)} clips x {args.copies} in {time.time() - start:.0f} s", flush=True)
+
+
+# ---------------------------------------------------------------- data
+
+
+@dataclass
+class TailData:
+    """Every clip's feature maps (``maps[clip][copy]``, ``(8, steps, 32)`` float16) with
+    its label, corpus, fold and loss targets."""
+
+    maps: list[list[np.ndarray]]
+    label: np.ndarray
+    corpus: np.ndarray
+    fold: np.ndarray
+    targets: np.ndarray  # (n, 16): acceptable classes, then the classes its corpus tells apart
+    own: np.ndarray  # (n, 8) bool: the classes of the clip's corpus
+
+    @classmethod
+    def load(cls, out: Path) -> TailData:
+        maps: list[list[np.ndarray]] = []
+        labels, corpora, folds, targets, own = [], [], [], [], []
+        for c, name in enumerate(CORPORA):
+            with np.load(out / f"maps_{name}.npz") as f:
+                copies = int(f["copies"])
+                bounds = np.concatenate([[0], np.cumsum(f["steps"])])
+                whole = f["maps"]
+                pieces = [whole[:, bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+                maps.extend(pieces[i : i + copies] for i in range(0, len(pieces), copies))
+                label = f["label"]
+                present = corpus_classes(label, n_classes=len(EMOTIONS))
+                labels.append(label)
+                corpora.append(np.full(len(label), c))
+                folds.append(f["fold"])
+                targets.append(label_targets(label, present))
+                own.append(np.broadcast_to(present, (len(label), len(EMOTIONS))))
+        return cls(
+            maps=maps,
+            label=np.concatenate(labels),
+            corpus=np.concatenate(corpora),
+            fold=np.concatenate(folds),
+            targets=np.concatenate(targets).astype(np.float32),
+            own=np.concatenate(own),
+        )
+
+    def clips(
+        self, *, corpora: tuple[str, ...] = CORPORA, folds: tuple[int, ...] | None = None
+    ) -> np.ndarray:
+        sel = np.isin(self.corpus, [CORPORA.index(c) for c in corpora])
+        if folds is not None:
+            sel &= np.isin(self.fold, folds)
+        return np.flatnonzero(sel)
+
+
+def draw_weights(data: TailData, clips: np.ndarray) -> np.ndarray:
+    """``(len(clips),)`` probabilities: each corpus equal, each class within a corpus
+    equal, each clip within a class equal."""
+    corpus, label = data.corpus[clips], data.label[clips]
+    w = np.zeros(len(clips))
+    for c in np.unique(corpus):
+        mine = corpus == c
+        classes = np.unique(label[mine])
+        for k in classes:
+            sel = mine & (label == k)
+            w[sel] = 1.0 / (len(classes) * sel.sum())
+    out: np.ndarray = w / w.sum()
+    return out
+
+
+def batches(
+    data: TailData, clips: np.ndarray, rng: np.random.Generator
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One epoch: ``len(clips)`` draws, each a clean or perturbed copy, sorted by length into
+    batches of :data:`BATCH` cut to the batch's shortest map (an even number of steps, at
+    an even offset, as segments sit in a track); ``[(maps (b, 8, L, 32), clip (b,))]``."""
+    draws = rng.choice(clips, size=len(clips), p=draw_weights(data, clips))
+    copies = np.array(
+        [0 if rng.random() < CLEAN_SHARE else int(rng.integers(1, len(data.maps[c]))) for c in draws]
+    )
+    lengths = np.array([data.maps[c][k].shape[1] for c, k in zip(draws, copies, strict=True)])
+    order = np.argsort(lengths + rng.random(len(lengths)), kind="stable")
+    out = []
+    for b in range(0, len(order), BATCH):
+        idx = order[b : b + BATCH]
+        length = int(lengths[idx].min()) // 2 * 2
+        x = np.empty((len(idx), 8, length, 32), dtype=np.float32)
+        for row, i in enumerate(idx):
+            m = data.maps[draws[i]][copies[i]]
+            offset = 2 * int(rng.integers(0, (m.shape[1] - length) // 2 + 1))
+            x[row] = m[:, offset : offset + length]
+        out.append((x, draws[idx]))
+    order_of_batches = rng.permutation(len(out))
+    return [out[i] for i in order_of_batches]
+
+
+# ---------------------------------------------------------------- model and loss
+
+
+def _tf() -> Any:
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    return tf
+
+
+def train(
+    data: TailData,
+    clips: np.ndarray,
+    *,
+    epochs: int,
+    weights: Path,
+    evaluate: np.ndarray | None = None,
+    after_epoch: Any = None,
+    log: Any = print,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Fine-tune a tail on ``clips``; with ``evaluate``, score those clips after each epoch
+    (their probabilities are kept in each history entry as ``probs``)."""
+    import keras
+
+    from tagger.audioset.network import build_emotion_tail, load_mn04_weights
+    from tagger.training.fit import masked_crossentropy
+
+    tf = _tf()
+    keras.utils.set_random_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    model = build_emotion_tail(load_mn04_weights(weights), n_classes=len(EMOTIONS), dropout=DROPOUT)
+    head = [v for v in model.trainable_variables if v.path.startswith("emotion")]
+    trunk = [v for v in model.trainable_variables if not v.path.startswith("emotion")]
+    opt_head, opt_trunk = keras.optimizers.Adam(LR_HEAD), keras.optimizers.Adam(LR_TRUNK)
+    opt_head.build(head)
+    opt_trunk.build(trunk)
+    spec = tf.TensorSpec((None, 8, None, 32), tf.float32)
+
+    @tf.function(input_signature=[spec, tf.TensorSpec((None, 2 * len(EMOTIONS)), tf.float32)])  # type: ignore[untyped-decorator]
+    def step(x: Any, targets: Any) -> Any:
+        with tf.GradientTape() as tape:
+            logits = tf.reduce_mean(model(x, training=True), axis=1)
+            loss = tf.reduce_mean(masked_crossentropy(targets, tf.nn.softmax(logits)))
+        grads = tape.gradient(loss, trunk + head)
+        opt_trunk.apply_gradients(zip(grads[: len(trunk)], trunk, strict=True))
+        opt_head.apply_gradients(zip(grads[len(trunk) :], head, strict=True))
+        return loss
+
+    history: list[dict[str, Any]] = []
+    start = time.time()
+    for epoch in range(1, epochs + 1):
+        losses = [float(step(x, data.targets[c])) for x, c in batches(data, clips, rng)]
+        entry: dict[str, Any] = {
+            "epoch": epoch,
+            "loss": float(np.mean(losses)),
+            "s": round(time.time() - start),
+        }
+        if evaluate is not None:
+            entry["window_probs"], probs, entry["window_clip"] = window_probabilities(model, data, evaluate)
+            entry["uar"] = scores(data, evaluate, probs)
+            entry["mean_uar"] = float(np.mean([v["uar"] for v in entry["uar"].values()]))
+            entry["probs"] = probs
+        log(json.dumps({k: v for k, v in entry.items() if k not in ("probs", "window_probs", "window_clip")}))
+        history.append(entry)
+        if after_epoch is not None:
+            after_epoch(epoch, model)
+    return model, history
+
+
+def window_spans(n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The frame spans ``[starts, ends)`` of the front end's windows over a clip of
+    ``n_frames`` 10 ms frames (3 s every 1 s, the tail kept: :mod:`tagger.windows`)."""
+    from tagger.windows import WindowConfig, kept_window_count
+
+    config = WindowConfig()
+    n = max(1, kept_window_count(n_frames * config.frame_hop, config=config))
+    starts = np.arange(n) * config.frames_per_hop
+    return starts, np.minimum(starts + config.frames_per_window, n_frames)
+
+
+def clip_logits(forward: Any, feature_map: np.ndarray) -> np.ndarray:
+    """``(windows, 8)`` window logits of one clip's map ``(8, T/16, 32)``: the tail's step
+    logits pooled over each window, as the front end pools them."""
+    steps = np.asarray(forward(feature_map[None].astype(np.float32)))[0]
+    starts, ends = window_spans(steps.shape[0] * STEP_FRAMES)
+    return span_means(steps, starts, ends)
+
+
+def clip_probabilities(model: Any, data: TailData, clips: np.ndarray) -> np.ndarray:
+    """``(n, 8)`` clip probabilities (softmax over all 8 classes per window, mean over the
+    clip's windows) of the clean copy of each of ``clips``."""
+    return window_probabilities(model, data, clips)[1]
+
+
+def window_probabilities(
+    model: Any, data: TailData, clips: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The clean copies' window probabilities ``(windows, 8)`` (uncalibrated) and their
+    clips' mean ``(len(clips), 8)``; ``window_probabilities.clip_of`` is not kept: the
+    windows are in clip order."""
+    tf = _tf()
+    forward = tf.function(
+        lambda x: model(x, training=False), input_signature=[tf.TensorSpec((1, 8, None, 32), tf.float32)]
+    )
+    windows = [_softmax(clip_logits(forward, data.maps[c][0])) for c in clips]
+    clip_of = np.repeat(np.arange(len(clips)), [len(w) for w in windows])
+    return np.concatenate(windows), np.stack([w.mean(axis=0) for w in windows]), clip_of
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    out: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return out
+
+
+def scores(data: TailData, clips: np.ndarray, probs: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Per corpus: UAR over its own classes (arg-max among them), clips."""
+    out: dict[str, dict[str, Any]] = {}
+    for c, name in enumerate(CORPORA):
+        sel = data.corpus[clips] == c
+        if not sel.any():
+            continue
+        y = data.label[clips][sel]
+        own = np.where(data.own[clips][sel], probs[sel], -1.0)
+        pred = own.argmax(axis=1)
+        out[name] = {
+            "uar": 100 * float(np.mean([np.mean(pred[y == k] == k) for k in np.unique(y)])),
+            "clips": int(sel.sum()),
+        }
+    return out
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _save_probs(
+    path: Path,
+    data: TailData,
+    clips: np.ndarray,
+    probs: np.ndarray,
+    windows: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
+    """Clip probabilities of ``clips`` with labels (and their windows' probabilities and
+    row in ``clips``)."""
+    arrays = {"clips": clips, "probs": probs, "label": data.label[clips], "corpus": data.corpus[clips]}
+    arrays["own"] = data.own[clips]
+    if windows is not None:
+        arrays["window_probs"], arrays["window_clip"] = windows
+    np.savez(path, **arrays)  # type: ignore[arg-type]
+
+
+def select(args: argparse.Namespace) -> None:
+    """Train on folds 0, 3, 4 and score fold 1 after every epoch: the epochs, and the
+    probabilities that calibration and the decision rule are chosen on. ``--val-fold 0``:
+    the same with folds 0 and 1 swapped, more validation speakers for calibration and the
+    decision rule (``select_f0_probs_<epoch>.npz``; the epochs stay fold 1's choice)."""
+    data = TailData.load(args.out)
+    train_folds = tuple(f for f in range(5) if f not in (TEST_FOLD, args.val_fold))
+    val = data.clips(folds=(args.val_fold,))
+    _, history = train(
+        data, data.clips(folds=train_folds), epochs=args.epochs, weights=args.weights, evaluate=val
+    )
+    best = max(history, key=lambda h: h["mean_uar"])
+    prefix = "select" if args.val_fold == VAL_FOLD else f"select_f{args.val_fold}"
+    for h in history:
+        if args.val_fold == VAL_FOLD or h["epoch"] == args.epochs:
+            _save_probs(
+                args.out / f"{prefix}_probs_{h['epoch']}.npz",
+                data,
+                val,
+                h["probs"],
+                (h["window_probs"], h["window_clip"]),
+            )
+    if args.val_fold != VAL_FOLD:
+        return
+    record = {
+        "best_epoch": best["epoch"],
+        "history": [
+            {k: v for k, v in h.items() if k not in ("probs", "window_probs", "window_clip")} for h in history
+        ],
+    }
+    (args.out / "select.json").write_text(json.dumps(record, indent=1))
+    print(f"best epoch on fold {VAL_FOLD}: {best['epoch']} (mean UAR {best['mean_uar']:.1f})")
+
+
+def test(args: argparse.Namespace) -> None:
+    """Train on folds 0, 1, 3, 4; from epoch ``--keep-from`` on, keep the model and its
+    fold-2 (test speakers) probabilities after every epoch (so that ``select``'s choice of
+    epochs picks one without training again; no choice is made on these)."""
+    data = TailData.load(args.out)
+    train_folds = tuple(f for f in range(5) if f != TEST_FOLD)
+    clips = data.clips(folds=(TEST_FOLD,))
+
+    def keep(epoch: int, model: Any) -> None:
+        if epoch >= args.keep_from:
+            windows, probs, clip_of = window_probabilities(model, data, clips)
+            _save_probs(args.out / f"test_probs_{epoch}.npz", data, clips, probs, (windows, clip_of))
+            model.save(args.out / f"test_tail_{epoch}.keras")
+
+    train(data, data.clips(folds=train_folds), epochs=args.epochs, weights=args.weights, after_epoch=keep)
+
+
+def loco(args: argparse.Namespace) -> None:
+    """Leave one corpus out: train on the other four; from epoch ``--keep-from`` on, keep the
+    probabilities of every clip of the fifth after each epoch."""
+    data = TailData.load(args.out)
+    for held in args.corpus:
+        others = tuple(c for c in CORPORA if c != held)
+        clips = data.clips(corpora=(held,))
+
+        def keep(epoch: int, model: Any, held: str = held, clips: np.ndarray = clips) -> None:
+            if epoch >= args.keep_from:
+                probs = clip_probabilities(model, data, clips)
+                _save_probs(args.out / f"loco_probs_{held}_{epoch}.npz", data, clips, probs)
+                print(held, epoch, json.dumps(scores(data, clips, probs)), flush=True)
+
+        train(data, data.clips(corpora=others), epochs=args.epochs, weights=args.weights, after_epoch=keep)
+
+
+NEUTRAL_WEIGHTS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
+CALM_WEIGHTS = (1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0)
+NEUTRAL_TARGET = 0.70  # 8-way neutral recall wanted on every corpus with neutral (issue #25)
+
+
+def choose_decision(
+    probs: np.ndarray, labels: np.ndarray, corpus: np.ndarray
+) -> tuple[Any, list[dict[str, Any]]]:
+    """The ``neutral_group`` weights for calibrated clip ``probs`` of validation speakers:
+    among the rules whose neutral recall reaches :data:`NEUTRAL_TARGET` on every corpus,
+    the one that keeps the most recall over the other emotions (mean over corpora; ties:
+    the smaller weights); if none does, the one with the largest worst-corpus neutral
+    recall. Also every rule's figures, the arg-max's first."""
+    from tagger.decision import ARGMAX, Decision
+    from tagger.training.metrics import neutral_scores
+
+    corpora = [c for c in np.unique(corpus) if (labels[corpus == c] == 0).any()]
+
+    def row(decision: Decision) -> dict[str, Any]:
+        rows = [neutral_scores(labels[corpus == c], probs[corpus == c], decision) for c in corpora]
+        return {
+            **decision.as_card(),
+            "neutral_recall": [r["neutral_recall"] for r in rows],
+            "worst_neutral_recall": min(r["neutral_recall"] for r in rows),
+            "emotion_recall": float(np.mean([r["emotion_recall"] for r in rows])),
+        }
+
+    table = [row(ARGMAX)]
+    for nw in NEUTRAL_WEIGHTS:
+        for cw in CALM_WEIGHTS:
+            table.append(row(Decision("neutral_group", neutral_weight=nw, calm_weight=cw)))
+    reaching = [r for r in table[1:] if r["worst_neutral_recall"] >= NEUTRAL_TARGET]
+    if reaching:
+        best = max(reaching, key=lambda r: (r["emotion_recall"], -r["neutral_weight"], -r["calm_weight"]))
+    else:
+        best = max(table, key=lambda r: (r["worst_neutral_recall"], -r["neutral_weight"], -r["calm_weight"]))
+    return Decision(best["rule"], best["neutral_weight"], best["calm_weight"]), table
+
+
+def ship(args: argparse.Namespace) -> None:
+    """The test run's model after ``--epochs`` (chosen by ``select``) as the shipped model:
+    calibration and decision rule from the fold-1 probabilities of ``select`` at the same
+    epoch; test-speaker figures from the shipped pipeline itself; the card."""
+    from tagger.training.mn04_card import write_shipped
+
+    write_shipped(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tagger.training.mn04", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--root", type=Path, default=Path("../shared/corpora"))
+    parser.add_argument("--out", type=Path, default=Path("runs/mn04"))
+    parser.add_argument(
+        "--weights", type=Path, default=Path("../shared/pretrained/efficientat-mn04/mn04_as.npz")
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("cache")
+    p.add_argument("--corpus", nargs="+", default=list(CORPORA))
+    p.add_argument("--copies", type=int, default=4, help="the clean clip and copies - 1 perturbed ones")
+    for name in ("select", "test", "loco", "ship"):
+        p = sub.add_parser(name)
+        p.add_argument("--epochs", type=int, default=12)
+        if name == "loco":
+            p.add_argument("--corpus", nargs="+", default=list(CORPORA))
+        if name == "select":
+            p.add_argument("--val-fold", type=int, default=VAL_FOLD, choices=(0, VAL_FOLD))
+        if name == "ship":
+            p.add_argument("--models", type=Path, default=Path("tagger/models"))
+            p.add_argument("--name", default="emotag-mn04")
+        if name in ("test", "loco"):
+            p.add_argument("--keep-from", type=int, default=6, help="first epoch whose results are kept")
+    args = parser.parse_args(argv)
+    {"cache": cache, "select": select, "test": test, "loco": loco, "ship": ship}[args.command](args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,344 @@
+"""Ship the fine-tuned AudioSet tail (:mod:`tagger.training.mn04`): model files, calibration,
+decision rule, the figures measured through the shipped pipeline, and its card.
+
+Everything chosen here is chosen on the validation speakers (fold 1, the ``select`` run):
+the epochs, the temperature, the abstain threshold and the decision weights. The test
+speakers (fold 2) and the left-out corpora are only scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tagger.calibration import (
+    apply_temperature,
+    coverage_table,
+    expected_calibration_error,
+    fit_temperature,
+    pick_threshold,
+)
+from tagger.constants import EMOTIONS
+from tagger.decision import ARGMAX, Decision
+
+__all__ = ["TAIL_KIND", "tail_card_markdown", "write_shipped"]
+
+TAIL_KIND = "mn04_tail"
+RECIPE = {
+    "trunk": "EfficientAT mn04_as, blocks 1-10 frozen and shared with the scene gate",
+    "trained": "blocks 11-15, the final 1x1 conv (BatchNorm frozen) and a dense head over 8 classes",
+    "optimiser": "Adam, 1e-4 for the blocks, 3e-4 for the head, batch 32 clips of equal length",
+    "loss": "masked cross-entropy: classes a corpus lacks are masked; neutral absorbs calm "
+    "in the corpora without calm (tagger.training.labels)",
+    "sampling": "corpora equal, classes within a corpus equal, clips within a class equal",
+    "copies": "the clean clip (40 % of draws) or one of 3 perturbed copies: real noise, coloured "
+    "noise or a song at 0-30 dB SNR (songs 0-20 dB) for 75 % of copies, then a gain of -30..+20 dB "
+    "with clipping up to 20 dB over full scale",
+    "clip_as_segment": "each clip is one segment of the gate (up to 12.8 s), so training sees "
+    "the squeeze-excitation context inference sees",
+}
+
+
+def _clip_means(window_probs: np.ndarray, clip_of: np.ndarray, n: int) -> np.ndarray:
+    total = np.zeros((n, window_probs.shape[1]))
+    np.add.at(total, clip_of, window_probs)
+    out: np.ndarray = total / np.bincount(clip_of, minlength=n)[:, None]
+    return out
+
+
+def calibration_on_validation(select_probs: Path) -> tuple[dict[str, Any], Decision, list[dict[str, Any]]]:
+    """Temperature and abstain threshold from the validation speakers' windows, then the
+    decision weights from their calibrated clip probabilities
+    (:func:`tagger.training.mn04.choose_decision`)."""
+    from tagger.training.mn04 import choose_decision
+
+    with np.load(select_probs) as f:
+        windows, clip_of, labels, corpus = f["window_probs"], f["window_clip"], f["label"], f["corpus"]
+    window_labels = labels[clip_of]
+    temperature = fit_temperature(windows, window_labels)
+    calibrated = apply_temperature(windows, temperature)
+    table = coverage_table(calibrated, window_labels)
+    calibration = {
+        "temperature": temperature,
+        "fitted_on": f"windows of the validation speakers (fold 1 of every corpus), {select_probs.name}",
+        "n_windows": int(window_labels.size),
+        "ece_before": expected_calibration_error(windows, window_labels),
+        "ece_after": expected_calibration_error(calibrated, window_labels),
+        "ece_bins": 15,
+        "coverage_table": table,
+        "abstain_threshold": pick_threshold(table, min_coverage=0.8),
+        "abstain_min_coverage": 0.8,
+    }
+    decision, rules = choose_decision(_clip_means(calibrated, clip_of, len(labels)), labels, corpus)
+    return calibration, decision, rules
+
+
+def pipeline_scores(model_path: Path, root: Path, *, fold: int) -> tuple[dict[str, Any], dict[str, float]]:
+    """Per corpus, the shipped pipeline's figures on the speakers of ``fold``: the front end
+    with the model's tail, calibrated window probabilities, clip = mean over speech
+    windows; scores over 8 classes and the corpus's own, neutral under the arg-max and the
+    card's rule, the arousal order. Also each corpus's ECE on those windows."""
+    from tagger.affect import arousal_order
+    from tagger.frontend import FrontEndConfig
+    from tagger.model import load_model
+    from tagger.pipeline import frontend_for
+    from tagger.training.dataset import extract_clips, model_inputs, read_folds, read_manifest
+    from tagger.training.metrics import clip_probabilities, neutral_scores, per_corpus_scores
+    from tagger.training.mn04 import CORPORA
+
+    classifier = load_model(model_path)
+    config = frontend_for(classifier, FrontEndConfig())
+    out: dict[str, Any] = {}
+    ece: dict[str, float] = {}
+    pooled: list[tuple[np.ndarray, np.ndarray]] = []
+    for name in CORPORA:
+        manifest = root / name / "manifest.tsv"
+        folds = read_folds(manifest.parent / "folds.tsv")
+        frame = read_manifest(manifest)
+        frame = frame[[folds.get(int(a)) == fold for a in frame["actor"]]]
+        clips = extract_clips(frame, config=config, drop_duplicates=False)
+        window_probs = classifier.predict_inputs(model_inputs(clips, classifier.input_name))
+        probs = clip_probabilities(clips, window_probs)
+        labels = clips.labels
+        score = per_corpus_scores(labels, probs, np.zeros(len(labels), dtype=int), [name])[name]
+        score["arousal"] = arousal_order(labels, probs)
+        score["neutral"] = {
+            "argmax": neutral_scores(labels, probs, ARGMAX),
+            "decided": neutral_scores(labels, probs, classifier.decision),
+        }
+        speech = clips.is_speech
+        score["speech_window_share"] = float(speech.mean())
+        ece[name] = expected_calibration_error(window_probs[speech], clips.window_labels()[speech])
+        pooled.append((window_probs[speech], clips.window_labels()[speech]))
+        out[name] = score
+        print(
+            f"{name}: UAR {100 * score['uar']:.1f} (own {100 * score['own_classes']['uar']:.1f})", flush=True
+        )
+    ece["all"] = expected_calibration_error(
+        np.concatenate([p for p, _ in pooled]), np.concatenate([y for _, y in pooled])
+    )
+    return out, ece
+
+
+def loco_scores(out: Path, epochs: int) -> dict[str, Any]:
+    """The leave-one-corpus-out runs at ``epochs``: UAR over the left-out corpus's own
+    classes and 8-way neutral recall (arg-max), as the card's ``loco`` table reads them."""
+    from tagger.training.mn04 import CORPORA
+
+    result: dict[str, Any] = {}
+    for name in CORPORA:
+        path = out / f"loco_probs_{name}_{epochs}.npz"
+        if not path.is_file():
+            continue
+        with np.load(path) as f:
+            probs, labels, own = f["probs"], f["label"], f["own"]
+        pred = np.where(own, probs, -1.0).argmax(axis=1)
+        neutral = labels == 0
+        result[name] = {
+            "uar": float(np.mean([np.mean(pred[labels == k] == k) for k in np.unique(labels)])),
+            "clip_accuracy": float(np.mean(pred == labels)),
+            "n": int(labels.size),
+            "neutral_recall_8way": float(np.mean(probs[neutral].argmax(axis=1) == 0))
+            if neutral.any()
+            else None,
+        }
+    return result
+
+
+def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
+    """Copy the test run's model after ``args.epochs`` into ``args.models`` as ``default``,
+    export it, write its card and ``MODEL_CARD.md``; returns the card."""
+    from tagger.export import export_litert, litert_card_entry
+    from tagger.frontend import FrontEndConfig
+    from tagger.model import check_card, file_sha256
+    from tagger.quiet import import_keras
+    from tagger.training.card import datasets_entry
+    from tagger.training.config import TrainConfig
+    from tagger.training.dataset import read_folds, read_manifest
+    from tagger.training.mn04 import CORPORA, TEST_FOLD
+    from tagger.training.speed import benchmark_windows_per_s
+
+    epochs, models, out = args.epochs, args.models, args.out
+    calibration, decision, rules = calibration_on_validation(out / f"select_probs_{epochs}.npz")
+    model_path = models / "default.keras"
+    shutil.copyfile(out / f"test_tail_{epochs}.keras", model_path)
+    model = import_keras().saving.load_model(model_path, safe_mode=True, compile=False)
+    litert_path = export_litert(model, model_path.with_suffix(".tflite"))
+    digest = file_sha256(model_path)
+    front = FrontEndConfig()
+    actors: list[int] = []
+    test_actors: list[int] = []
+    n_clips = 0
+    for name in CORPORA:
+        manifest = args.root / name / "manifest.tsv"
+        folds = read_folds(manifest.parent / "folds.tsv")
+        frame = read_manifest(manifest)
+        n_clips += int(sum(folds.get(int(a)) != TEST_FOLD for a in frame["actor"]))
+        for actor, fold in folds.items():
+            (test_actors if fold == TEST_FOLD else actors).append(actor)
+    recipe = TrainConfig(noise_dir=str(args.root / "noise"), music_dir=str(args.root / "music"))
+    card: dict[str, Any] = {
+        "name": args.name,
+        "version": f"{args.name}-{digest[:12]}",
+        "sha256": digest,
+        "classes": list(EMOTIONS),
+        "input": {
+            "name": "scene_map",
+            "shape": [8, -1, 32],
+            "description": "block 10's feature map of the scene gate's AudioSet trunk, per segment of "
+            "a track (8 mel rows x 16-frame steps x 32 channels); the model gives logits per "
+            "32-frame step, pooled per window by the front end",
+        },
+        "architecture": {"kind": TAIL_KIND, "map_block": 10, "epochs": epochs, "dropout": 0.3, **RECIPE},
+        "window_config": {
+            "window_s": front.window.window_s,
+            "hop_s": front.window.hop_s,
+            "sample_rate": front.window.sample_rate,
+            "min_fraction": front.window.min_fraction,
+        },
+        "clip_prediction": "mean of window probabilities over speech windows (all if none)",
+        "training": {
+            **datasets_entry(list(CORPORA), recipe),
+            "manifests": [str(args.root / c / "manifest.tsv") for c in CORPORA],
+            "corpora": list(CORPORA),
+            "n_clips": n_clips,
+            "actors": sorted(actors),
+            "test_fold": TEST_FOLD,
+            "test_actors": sorted(test_actors),
+            "validation_fold": 1,
+            "seed": 0,
+            "trained_on": f"folds 0, 1, 3, 4 of every corpus; fold {TEST_FOLD} (test speakers) held out",
+            "pretrained": "EfficientAT mn04_as (MIT), ../shared/pretrained/efficientat-mn04",
+        },
+        "calibration": calibration,
+        "decision": decision.as_card(),
+        "decision_search": {
+            "chosen_on": "calibrated clip probabilities of the validation speakers (fold 1)",
+            "rule": "among the rules with 8-way neutral recall >= 70 % on every corpus, the one "
+            "keeping the most mean recall over the other emotions (none reaching it: the largest "
+            "worst-corpus neutral recall); ties: the smaller weights",
+            "rules": rules,
+        },
+        "runtime": {"litert": litert_card_entry(litert_path, sha256=file_sha256(litert_path))},
+        "size_bytes": model_path.stat().st_size,
+        "reproduce": [
+            "python -m tagger.training.mn04 cache",
+            "python -m tagger.training.mn04 select --epochs 16",
+            "python -m tagger.training.mn04 test --epochs 16",
+            "python -m tagger.training.mn04 loco --epochs 16",
+            f"python -m tagger.training.mn04 ship --epochs {epochs}",
+        ],
+    }
+    check_card(model, card)
+    card_path = models / "default.card.json"
+    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    card["windows_per_s_one_core"] = benchmark_windows_per_s(litert_path)
+    card["test_per_corpus"], card["test_ece"] = pipeline_scores(model_path, args.root, fold=TEST_FOLD)
+    loco = loco_scores(out, epochs)
+    if loco:
+        card["loco"] = {"command": f"python -m tagger.training.mn04 loco --epochs {epochs}", "corpora": loco}
+    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    from tagger.training.card import model_card_markdown
+
+    (models / "MODEL_CARD.md").write_text(model_card_markdown(card), encoding="utf-8")
+    return card
+
+
+def tail_card_markdown(card: dict[str, Any]) -> str:
+    """``MODEL_CARD.md`` of a fine-tuned tail's card (:func:`write_shipped`)."""
+    from tagger.training import card as cards
+
+    cal, training, arch = card["calibration"], card["training"], card["architecture"]
+    test = card.get("test_per_corpus", {})
+    speed = card.get("windows_per_s_one_core")
+    return "\n".join(
+        [
+            f"# Model card: {card['name']}",
+            "",
+            f"Version `{card['version']}` (`default.keras`, {card['size_bytes'] / 1e6:.2f} MB, and its "
+            "LiteRT export `default.tflite`; machine-readable card: `default.card.json`).",
+            "",
+            "## What it does",
+            "",
+            "Classifies each 3 s window of audio (hop 1 s, 16 kHz mono) into one of eight "
+            f"emotions: {', '.join(card['classes'])}. Input: {card['input']['description']}. "
+            f"Output: calibrated probabilities (temperature {cal['temperature']:.2f}). "
+            f"{cards._decision_text(card.get('decision'))} Windows whose label's evidence is below "
+            f"{cal['abstain_threshold']:.1f} are labelled `uncertain`; windows without speech are "
+            "labelled `no_speech` by the front end.",
+            "",
+            f"Architecture: the pretrained AudioSet network of the speech gate ({arch['trunk']}); "
+            f"trained for emotion: {arch['trained']}. The tail runs once per segment of a track on "
+            "the map the gate's trunk computes anyway, and its per-step logits are averaged over "
+            f"each window. {arch['epochs']} epochs; {arch['optimiser']}; {arch['loss']}; sampling: "
+            f"{arch['sampling']}; training copies: {arch['copies']}. How it was chosen: "
+            "`docs/model/experiments.md`.",
+            "",
+            "## Intended use",
+            "",
+            "Coarse, time-coded emotion tags over the speech of a video library, for search and "
+            "aggregate profiles (share of time per emotion). Not for decisions about individual "
+            "people, not for clinical, hiring, security or lie-detection use.",
+            "",
+            "## How good it is",
+            "",
+            f"Chosen on the validation speakers (fold {training['validation_fold']} of every corpus): "
+            "the epochs, the temperature, the abstain threshold and the decision weights. "
+            f"Test speakers (fold {training['test_fold']} of every corpus, never trained on, scored "
+            "once through the shipped pipeline: front end, gate, LiteRT model, clip = mean of its "
+            "speech windows):",
+            "",
+            *[f"- {name}: {cards._score_text(score)}" for name, score in test.items()],
+            "",
+            *cards._neutral_lines(test),
+            *cards._arousal_lines(test),
+            *cards._loco_lines(card.get("loco")),
+            f"- calibration: ECE {100 * cal['ece_before']:.1f}% before, {100 * cal['ece_after']:.1f}% "
+            "after temperature scaling (validation windows)"
+            + (
+                "; on the test speakers' speech windows "
+                + ", ".join(f"{k} {100 * v:.1f}%" for k, v in card["test_ece"].items())
+                if card.get("test_ece")
+                else ""
+            )
+            + ".",
+            *(
+                [
+                    f"- speed: {speed:.0f} windows/s for the model alone on one CPU core (once per "
+                    "12.8 s segment, counted as the 10.24 windows the segment owns; the shared trunk "
+                    "is the gate's cost)."
+                ]
+                if speed
+                else []
+            ),
+            "",
+            "Loudness, video-level and cross-corpus behaviour: `docs/model/experiments.md` "
+            "(`benchmarks.model_level`, `benchmarks.video_level`).",
+            "",
+            "## Limits",
+            "",
+            *cards._limit_lines(list(training["corpora"])),
+            "- Eight categories only; mixed, subtle or other emotions are forced into them or "
+            "end up `uncertain`.",
+            "",
+            "## Training data and licence",
+            "",
+            *[
+                f"- {d['dataset']}. Licence: {d['licence']}."
+                + (f" Citation: {d['citation']}" if d.get("citation") else "")
+                for d in training["datasets"]
+            ],
+            f"- Pretrained network: {training['pretrained']}; see the gate's section below.",
+            "",
+            f"{training['note']}",
+            "",
+            "Reproduce: " + "; ".join(f"`{line}`" for line in card["reproduce"]) + ".",
+            "",
+            *cards._scene_gate_lines(),
+        ]
+    )
