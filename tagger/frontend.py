@@ -95,14 +95,22 @@ class FrontEndConfig:
             raise ConfigError("batch_windows must be positive")
         if self.gate not in GATES:
             raise ConfigError(f"gate must be one of {GATES}, got {self.gate!r}")
-        if self.gate != "features" and (self.features.sample_rate, self.features.hop_length) != (16_000, 160):
+        scene_ready = (self.features.sample_rate, self.features.hop_length) == (16_000, 160)
+        if self.gate != "features" and not scene_ready:
             raise ConfigError("the scene gate needs 16 kHz audio and 10 ms frames")
-        if self.tail not in (None, SHIPPED_TAIL) and not self.uses_scene:
-            raise ConfigError("an emotion tail runs on the scene trunk: it needs gate 'scene' or 'combined'")
+        if self.tail not in (None, SHIPPED_TAIL) and not scene_ready:
+            raise ConfigError("an emotion tail runs on the scene trunk: it needs 16 kHz and 10 ms frames")
 
     @property
     def uses_scene(self) -> bool:
+        """The scene network decides content (``gate`` ``scene`` or ``combined``)."""
         return self.gate != "features"
+
+    @property
+    def runs_trunk(self) -> bool:
+        """The scene trunk runs: for the gate, or for an emotion tail (any gate)."""
+        scene_ready = (self.features.sample_rate, self.features.hop_length) == (16_000, 160)
+        return self.uses_scene or (scene_ready and resolve_tail(self.tail) is not None)
 
 
 GATES = ("features", "scene", "combined")
@@ -196,7 +204,7 @@ def analyse_chunks(
     cover the track end to end (see :func:`tagger.windows.window_bounds`). Memory is
     bounded by one chunk plus one batch, whatever the track length.
     """
-    scene = _SceneGate(config) if config.uses_scene else None
+    scene = _SceneGate(config) if config.runs_trunk else None
     featurizer = FrameFeaturizer(config.features, extra=None if scene is None else scene.bank)
     n_features = FrameColumns(config.features).n_columns
     wcfg = config.window
@@ -208,7 +216,7 @@ def analyse_chunks(
     pending: list[Window] = []
     # smoothing reads the next window's span too: a batch waits for that window, and for
     # the scene network to cover it
-    lookahead = 1 if scene is not None and config.scene.smooth_windows > 1 else 0
+    lookahead = 1 if config.uses_scene and config.scene.smooth_windows > 1 else 0
 
     def ready(n_samples: int | None) -> Iterator[WindowBatch]:
         # A batch goes out once it is full and the scene network has covered its last window.
@@ -413,10 +421,13 @@ def make_batch(
     tail_model = np.full(len(windows), "")
     content = np.full(len(windows), "other", dtype=object)
     needs_features = np.ones(len(windows), dtype=bool)
+    first = index * wcfg.frames_per_hop
+    if scene is not None and scene.tail is not None:
+        tail_logits = scene.stream.window_tail_logits(first, first + n_valid)
+        tail_model = np.full(len(windows), scene.tail)
     if config.uses_scene:
         if scene is None:
             raise ConfigError(f"gate {config.gate!r} needs the track's scene stream")
-        first = index * wcfg.frames_per_hop
         scene_probs = _scene_probabilities(
             scene,
             first,
@@ -425,10 +436,6 @@ def make_batch(
             following_n_valid=following.n_valid if following is not None else 0,
             config=config,
         )
-        if scene.tail is not None:
-            tail_logits = scene.stream.window_tail_logits(first, first + n_valid)
-            tail_model = np.full(len(windows), scene.tail)
-        scene.stream.forget_before(int(first[-1]))  # the next window's left neighbour starts here
         # the voicing detector must agree with the network (the combined gate's rule)
         content = decide_scene(
             scene_probs, voiced=voiced if config.gate == "combined" else None, config=config.scene
@@ -450,6 +457,8 @@ def make_batch(
             voiced=voiced[needs_features],
             config=config.scene,
         )
+    if scene is not None:
+        scene.stream.forget_before(int(first[-1]))  # the next window's left neighbour starts here
     content = content.astype(str)
     return WindowBatch(
         index=index,

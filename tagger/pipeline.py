@@ -236,7 +236,7 @@ def frontend_for(classifier: WindowClassifier, frontend: FrontEndConfig) -> Fron
     model: :class:`tagger.model.Classifier`)."""
     config = frontend if classifier.needs_aggregates else replace(frontend, aggregates=False)
     tail = getattr(classifier, "tail_path", None)
-    return replace(config, tail=None if tail is None or not config.uses_scene else str(tail))
+    return replace(config, tail=None if tail is None else str(tail))
 
 
 def _size_or_none(path: str | os.PathLike[str]) -> int | None:

@@ -51,21 +51,30 @@ def _clip_means(window_probs: np.ndarray, clip_of: np.ndarray, n: int) -> np.nda
     return out
 
 
-def calibration_on_validation(select_probs: Path) -> tuple[dict[str, Any], Decision, list[dict[str, Any]]]:
-    """Temperature and abstain threshold from the validation speakers' windows, then the
-    decision weights from their calibrated clip probabilities
-    (:func:`tagger.training.mn04.choose_decision`)."""
+def calibration_on_validation(
+    select_probs: list[Path],
+) -> tuple[dict[str, Any], Decision, list[dict[str, Any]]]:
+    """Temperature and abstain threshold from the validation speakers' windows (of every
+    ``select`` run given: fold 1's, and fold 0's when it ran), then the decision weights
+    from their calibrated clip probabilities (:func:`tagger.training.mn04.choose_decision`)."""
     from tagger.training.mn04 import choose_decision
 
-    with np.load(select_probs) as f:
-        windows, clip_of, labels, corpus = f["window_probs"], f["window_clip"], f["label"], f["corpus"]
+    parts: dict[str, list[np.ndarray]] = {"window_probs": [], "window_clip": [], "label": [], "corpus": []}
+    for path in select_probs:
+        with np.load(path) as f:
+            offset = sum(len(labels) for labels in parts["label"])
+            parts["window_probs"].append(f["window_probs"])
+            parts["window_clip"].append(f["window_clip"] + offset)
+            parts["label"].append(f["label"])
+            parts["corpus"].append(f["corpus"])
+    windows, clip_of, labels, corpus = (np.concatenate(parts[k]) for k in parts)
     window_labels = labels[clip_of]
     temperature = fit_temperature(windows, window_labels)
     calibrated = apply_temperature(windows, temperature)
     table = coverage_table(calibrated, window_labels)
     calibration = {
         "temperature": temperature,
-        "fitted_on": f"windows of the validation speakers (fold 1 of every corpus), {select_probs.name}",
+        "fitted_on": "windows of the validation speakers: " + ", ".join(p.name for p in select_probs),
         "n_windows": int(window_labels.size),
         "ece_before": expected_calibration_error(windows, window_labels),
         "ece_after": expected_calibration_error(calibrated, window_labels),
@@ -164,7 +173,9 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
     from tagger.training.speed import benchmark_windows_per_s
 
     epochs, models, out = args.epochs, args.models, args.out
-    calibration, decision, rules = calibration_on_validation(out / f"select_probs_{epochs}.npz")
+    validation = [out / f"select_probs_{epochs}.npz", out / f"select_f0_probs_{epochs}.npz"]
+    validation = [p for p in validation if p.is_file()]
+    calibration, decision, rules = calibration_on_validation(validation)
     model_path = models / "default.keras"
     shutil.copyfile(out / f"test_tail_{epochs}.keras", model_path)
     model = import_keras().saving.load_model(model_path, safe_mode=True, compile=False)
@@ -210,7 +221,7 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
             "actors": sorted(actors),
             "test_fold": TEST_FOLD,
             "test_actors": sorted(test_actors),
-            "validation_fold": 1,
+            "validation_folds": [1, 0] if len(validation) > 1 else [1],
             "seed": 0,
             "trained_on": f"folds 0, 1, 3, 4 of every corpus; fold {TEST_FOLD} (test speakers) held out",
             "pretrained": "EfficientAT mn04_as (MIT), ../shared/pretrained/efficientat-mn04",
@@ -218,19 +229,20 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
         "calibration": calibration,
         "decision": decision.as_card(),
         "decision_search": {
-            "chosen_on": "calibrated clip probabilities of the validation speakers (fold 1)",
-            "rule": "among the rules with 8-way neutral recall >= 70 % on every corpus, the one "
-            "keeping the most mean recall over the other emotions (none reaching it: the largest "
-            "worst-corpus neutral recall); ties: the smaller weights",
+            "chosen_on": "calibrated clip probabilities of the validation speakers",
+            "rule": "among the rules whose 8-way neutral recall, mean over the corpora, is >= 70 %, "
+            "the one keeping the most mean recall over the other emotions (none reaching it: the "
+            "largest mean neutral recall); ties: the smaller weights",
             "rules": rules,
         },
         "runtime": {"litert": litert_card_entry(litert_path, sha256=file_sha256(litert_path))},
         "size_bytes": model_path.stat().st_size,
         "reproduce": [
             "python -m tagger.training.mn04 cache",
-            "python -m tagger.training.mn04 select --epochs 16",
-            "python -m tagger.training.mn04 test --epochs 16",
-            "python -m tagger.training.mn04 loco --epochs 16",
+            "python -m tagger.training.mn04 select --epochs 28",
+            f"python -m tagger.training.mn04 select --epochs {epochs} --val-fold 0",
+            "python -m tagger.training.mn04 test --epochs 28 --keep-from 12",
+            f"python -m tagger.training.mn04 loco --epochs {epochs} --keep-from {epochs}",
             f"python -m tagger.training.mn04 ship --epochs {epochs}",
         ],
     }
@@ -287,8 +299,10 @@ def tail_card_markdown(card: dict[str, Any]) -> str:
             "",
             "## How good it is",
             "",
-            f"Chosen on the validation speakers (fold {training['validation_fold']} of every corpus): "
-            "the epochs, the temperature, the abstain threshold and the decision weights. "
+            "Chosen on validation speakers: the epochs on fold 1 of every corpus (trained on folds 0, "
+            "3, 4); the temperature, the abstain threshold and the decision weights on folds "
+            f"{' and '.join(str(f) for f in training['validation_folds'])} (each scored by a "
+            "model trained without it). "
             f"Test speakers (fold {training['test_fold']} of every corpus, never trained on, scored "
             "once through the shipped pipeline: front end, gate, LiteRT model, clip = mean of its "
             "speech windows):",

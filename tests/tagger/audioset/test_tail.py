@@ -79,3 +79,14 @@ def test_a_model_never_reads_another_models_logits(classifier) -> None:  # type:
     with pytest.raises(ModelError, match="not of this model's tail"):
         classifier.predict(forged)
     assert classifier.predict(batch).shape == (len(batch), 8)
+
+
+def test_the_feature_gate_still_runs_the_trunk_for_the_tail(classifier) -> None:  # type: ignore[no-untyped-def]
+    y = speech_like(6.0, seed=9)
+    scene = analyse_signal(y, config=frontend_for(classifier, FrontEndConfig()))
+    features = analyse_signal(y, config=frontend_for(classifier, FrontEndConfig(gate="features")))
+    assert scene is not None and features is not None
+    assert np.isnan(features.scene_probs).all()  # the feature gate decides content
+    np.testing.assert_allclose(features.tail_logits, scene.tail_logits, rtol=0, atol=1e-6)
+    probs = classifier.predict(features)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
