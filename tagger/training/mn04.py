@@ -516,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "ship":
             p.add_argument("--models", type=Path, default=Path("tagger/models"))
             p.add_argument("--name", default="emotag-mn04")
+            p.add_argument("--loco-only", action="store_true", help="only add the LOCO figures to the card")
         if name in ("test", "loco"):
             p.add_argument("--keep-from", type=int, default=6, help="first epoch whose results are kept")
     args = parser.parse_args(argv)

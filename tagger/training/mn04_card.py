@@ -173,6 +173,8 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
     from tagger.training.speed import benchmark_windows_per_s
 
     epochs, models, out = args.epochs, args.models, args.out
+    if args.loco_only:
+        return attach_loco(models, out, epochs)
     validation = [out / f"select_probs_{epochs}.npz", out / f"select_f0_probs_{epochs}.npz"]
     validation = [p for p in validation if p.is_file()]
     calibration, decision, rules = calibration_on_validation(validation)
@@ -251,12 +253,26 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     card["windows_per_s_one_core"] = benchmark_windows_per_s(litert_path)
     card["test_per_corpus"], card["test_ece"] = pipeline_scores(model_path, args.root, fold=TEST_FOLD)
-    loco = loco_scores(out, epochs)
-    if loco:
-        card["loco"] = {"command": f"python -m tagger.training.mn04 loco --epochs {epochs}", "corpora": loco}
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     from tagger.training.card import model_card_markdown
 
+    (models / "MODEL_CARD.md").write_text(model_card_markdown(card), encoding="utf-8")
+    return attach_loco(models, out, epochs)
+
+
+def attach_loco(models: Path, out: Path, epochs: int) -> dict[str, Any]:
+    """Add the leave-one-corpus-out figures at ``epochs`` to the shipped card and render
+    ``MODEL_CARD.md`` again (the model and every other figure unchanged)."""
+    from tagger.training.card import model_card_markdown
+
+    card_path = models / "default.card.json"
+    card: dict[str, Any] = json.loads(card_path.read_text(encoding="utf-8"))
+    loco = loco_scores(out, epochs)
+    card["loco"] = {
+        "command": f"python -m tagger.training.mn04 loco --epochs {epochs} --keep-from {epochs}",
+        "corpora": loco,
+    }
+    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     (models / "MODEL_CARD.md").write_text(model_card_markdown(card), encoding="utf-8")
     return card
 
