@@ -2,7 +2,8 @@
 
     python -m tagger.audioset [--weights ../shared/pretrained/efficientat-mn04/mn04_as.npz]
 
-Writes ``tagger/models/scene.tflite`` (the trunk), ``scene_head.npz`` (the head's rows
+Writes ``tagger/models/scene.tflite`` (the trunk: the gate's steps, and block 10's feature
+map that the emotion model reads), ``scene_head.npz`` (the head's rows
 for speech, singing, music and the rival classes) and ``scene.card.json`` (sources, licence, sha256).
 """
 
@@ -43,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         "the full notice in LICENSE-EfficientAT beside this card); AudioSet labels CC BY 4.0",
         "weights_sha256": file_sha256(args.weights),
         "input": {"mel_bands": 128, "frames": "any multiple of 32", "frame_s": 0.01},
+        "outputs": {
+            "steps": "(frames / 32, 384): the last feature map averaged over frequency, for the gate",
+            "map": "(8, frames / 16, 32): block 10's feature map, for the emotion model",
+        },
         "segments": {
             "segment_frames": SceneConfig().segment_frames,
             "context_frames": SceneConfig().context_frames,

@@ -60,11 +60,14 @@ __all__ = [
     "segment_input",
     "smoothed_speech",
     "span_means",
+    "tail_window_logits",
 ]
 
 DEFAULT_SCENE_PATH = Path(__file__).resolve().parents[1] / "models" / "scene.tflite"
 _BLAS = threadpoolctl.ThreadpoolController()
 STEP_FRAMES = 32  # frames per step of the feature map (five stride-2 layers)
+MAP_COLUMN_FRAMES = 16  # frames per column of block 10's map (four stride-2 layers)
+MAP_HEIGHT, MAP_CHANNELS = 8, 32  # block 10's map: mel rows and channels
 EMBEDDING = 384
 SCENE_CLASSES = ("speech", "singing", "music", "rival")
 """Columns of the scene probabilities: AudioSet's Speech, Singing and Music, and ``rival``,
@@ -210,10 +213,10 @@ class SceneStream:
     most ``_MAX_IN_FLIGHT`` segments wait for it. The steps, and so every result, are those of the
     synchronous run.
 
-    With a ``tail`` (an emotion network on the trunk's block-10 map, ``f(map (1, 8, T/16,
-    32)) -> (1, T/32, k)`` step logits), ``trunk`` must return ``(steps, map)``
-    (:meth:`SceneNet.trunk_with_map`), and :meth:`window_tail_logits` pools the tail's steps
-    per window as :meth:`window_probabilities` pools the trunk's."""
+    With a ``tail`` (an emotion network on the trunk's block-10 map, ``f(map (b, 8, t, 32))
+    -> (b, t/2, k)`` step logits), ``trunk`` must return ``(steps, map)``
+    (:meth:`SceneNet.trunk_with_map`): the stream keeps the map of the segments' own frames,
+    and :meth:`window_tail_logits` runs the tail on each window's stretch of it."""
 
     trunk: Callable[[np.ndarray], Any]
     config: SceneConfig = field(default_factory=SceneConfig)
@@ -223,8 +226,10 @@ class SceneStream:
     def __post_init__(self) -> None:
         self._rows = np.zeros((0, N_MELS), dtype=np.float32)  # rows from track frame _first_row on
         self._first_row = 0
-        self._steps = np.zeros((0, EMBEDDING), dtype=np.float32)  # then the tail's logits, if any
+        self._steps = np.zeros((0, EMBEDDING), dtype=np.float32)
         self._first_step = 0  # step index of self._steps[0]
+        self._map = np.zeros((MAP_HEIGHT, 0, MAP_CHANNELS), dtype=np.float32)  # with a tail
+        self._first_column = 0  # map column (16 frames) of self._map[:, 0]
         self._done_frames = 0  # frames whose steps are in self._steps
         self._scheduled_frames = 0  # frames whose segment has been sent to the trunk
         self._in_flight: deque[tuple[Future[np.ndarray], int, int, int]] = deque()
@@ -280,25 +285,22 @@ class SceneStream:
         self._rows = self._rows[drop:]
         self._first_row += drop
 
-    def _steps_of(self, segment: np.ndarray) -> np.ndarray:
-        """The trunk's ``(1, ceil(len / 32), 384)`` steps of a segment's mel-power rows,
-        and the tail's logits after them (``(1, ceil(len / 32), 384 + k)``)."""
-        x = segment_input(segment, self.config)
-        if self.tail is None:
-            steps: np.ndarray = self.trunk(x)
-            return steps
-        steps, feature_map = self.trunk(x)
-        return np.concatenate([steps, self.tail(feature_map)], axis=-1)
+    def _steps_of(self, segment: np.ndarray) -> Any:
+        """The trunk's ``(1, ceil(len / 32), 384)`` steps of a segment's mel-power rows
+        (with a tail: and its block-10 map ``(1, 8, 2 ceil(len / 32), 32)``)."""
+        return self.trunk(segment_input(segment, self.config))
 
     def _collect(self, *, wait_until: int) -> None:
         """Take the steps of finished segments, in order; wait for those that cover
         frames before ``wait_until``."""
         while self._in_flight and (self._in_flight[0][0].done() or self._done_frames < wait_until):
             future, skip, own, done = self._in_flight.popleft()
-            steps = future.result()[0]  # (len / 32, 384 + k); the trunk's error, if any, is raised here
-            if self._steps.shape[1] != steps.shape[1]:  # the first steps: 384, and a tail's k
-                self._steps = np.zeros((len(self._steps), steps.shape[1]), dtype=np.float32)
-            self._steps = np.concatenate([self._steps, steps[skip : skip + own]])
+            result = future.result()  # the trunk's error, if any, is raised here
+            if self.tail is not None:
+                result, feature_map = result
+                columns = feature_map[0, :, 2 * skip : 2 * (skip + own)]
+                self._map = np.concatenate([self._map, columns], axis=1)
+            self._steps = np.concatenate([self._steps, result[0][skip : skip + own]])
             self._done_frames = done
 
     def window_probabilities(self, net: SceneNet, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -308,11 +310,20 @@ class SceneStream:
         return net.probabilities(self._span_means(starts, ends)[:, :EMBEDDING])
 
     def window_tail_logits(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """``(n, k)`` the tail's logits for the frame spans ``[starts, ends)``: the mean of
-        its steps centred in the span, as :meth:`window_probabilities` pools."""
+        """``(n, k)`` the tail's logits for the frame spans ``[starts, ends)``: the tail run
+        on each span's own stretch of the map (columns ``starts // 16`` to ``ceil(ends /
+        16)``), its step logits averaged. A window's emotion depends on the window alone,
+        not on what the segment holds around it, as a training clip's on the clip alone
+        (:func:`tail_window_logits`)."""
         if self.tail is None:
             raise UsageError("this stream runs no tail")
-        return self._span_means(starts, ends)[:, EMBEDDING:]
+        starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+        if len(starts):
+            self._collect(wait_until=int(ends.max()))
+        first = self._first_column * MAP_COLUMN_FRAMES
+        if len(starts) and (ends.max() > self._done_frames or starts.min() < first):
+            raise ParameterError("span outside the frames this stream holds")
+        return tail_window_logits(self.tail, self._map, starts - first, ends - first)
 
     def _span_means(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
@@ -325,12 +336,40 @@ class SceneStream:
         )
 
     def forget_before(self, frame: int) -> None:
-        """Drop the steps centred before ``frame``: no later span starts there."""
+        """Drop the steps centred before ``frame`` and the map before it: no later span
+        starts there."""
         step = frame // STEP_FRAMES
         if step > self._first_step:
             cut = min(step - self._first_step, len(self._steps))
             self._steps = self._steps[cut:]
             self._first_step += cut
+        column = frame // MAP_COLUMN_FRAMES
+        if column > self._first_column:
+            cut = min(column - self._first_column, self._map.shape[1])
+            self._map = self._map[:, cut:]
+            self._first_column += cut
+
+
+def tail_window_logits(
+    tail: Callable[[np.ndarray], np.ndarray], feature_map: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """``(n, k)`` logits of an emotion ``tail`` for the frame spans ``[starts, ends)`` of a
+    block-10 map ``(8, columns, 32)`` (column ``j`` holds frames ``16 j .. 16 j + 15``): the
+    tail on columns ``starts // 16 .. ceil(ends / 16)`` (at least 2) of each span, its step
+    logits averaged. Spans of equal width run as one batch. Training scores its clips with
+    it, and the stream its windows."""
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    lo = np.minimum(starts // MAP_COLUMN_FRAMES, max(feature_map.shape[1] - 2, 0))
+    hi = np.minimum(np.maximum(lo + 2, -(-ends // MAP_COLUMN_FRAMES)), feature_map.shape[1])
+    out: np.ndarray | None = None
+    for width in np.unique(hi - lo):
+        rows = np.flatnonzero(hi - lo == width)
+        crops = np.stack([feature_map[:, lo[r] : lo[r] + width] for r in rows]).astype(np.float32)
+        logits = np.asarray(tail(crops)).mean(axis=1)
+        if out is None:
+            out = np.zeros((len(starts), logits.shape[1]), dtype=np.float32)
+        out[rows] = logits
+    return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
 
 def span_means(steps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

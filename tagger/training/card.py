@@ -233,6 +233,19 @@ def recipe_dict(recipe: TrainConfig) -> dict[str, Any]:
     return {k: v for k, v in asdict(recipe).items() if k != "model"}
 
 
+INTENDED_USE_LINES = (
+    "## Intended use",
+    "",
+    "Coarse, time-coded emotion tags over the speech of a video library, for search and "
+    "aggregate profiles (share of time per emotion). Not for decisions about individual "
+    "people, not for clinical, hiring, security or lie-detection use.",
+    "",
+    "## How good it is",
+    "",
+)
+"""The card's intended-use section and the heading that follows it, for every recipe's card."""
+
+
 def model_card_markdown(card: dict[str, Any]) -> str:
     """Human-readable model card (``MODEL_CARD.md``) rendered from the JSON card: one
     corpus (RAVDESS, the older cards) or several, with their per-corpus figures and the
@@ -273,14 +286,7 @@ def model_card_markdown(card: dict[str, Any]) -> str:
             )
             + ". How the recipe was chosen: `docs/model/experiments.md`.",
             "",
-            "## Intended use",
-            "",
-            "Coarse, time-coded emotion tags over the speech of a video library, for search and "
-            "aggregate profiles (share of time per emotion). Not for decisions about individual "
-            "people, not for clinical, hiring, security or lie-detection use.",
-            "",
-            "## How good it is",
-            "",
+            *INTENDED_USE_LINES,
             *_evaluation_lines(card, cv, std),
             f"- calibration: ECE {100 * cal['ece_before']:.1f}% before, "
             f"{100 * cal['ece_after']:.1f}% after temperature scaling.",

@@ -43,7 +43,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tagger.audioset.gate import STEP_FRAMES, SceneConfig, load_scene_net, segment_input, span_means
+from tagger.audioset.gate import (
+    MAP_COLUMN_FRAMES,
+    SceneConfig,
+    load_scene_net,
+    segment_input,
+    tail_window_logits,
+)
 from tagger.constants import EMOTIONS
 from tagger.training.labels import corpus_classes, label_targets
 
@@ -243,6 +249,7 @@ def train(
     weights: Path,
     evaluate: np.ndarray | None = None,
     after_epoch: Any = None,
+    eval_every: int = 1,
     log: Any = print,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Fine-tune a tail on ``clips``; with ``evaluate``, score those clips after each epoch
@@ -282,7 +289,7 @@ def train(
             "loss": float(np.mean(losses)),
             "s": round(time.time() - start),
         }
-        if evaluate is not None:
+        if evaluate is not None and (epoch == epochs or epoch % eval_every == 0):
             entry["window_probs"], probs, entry["window_clip"] = window_probabilities(model, data, evaluate)
             entry["uar"] = scores(data, evaluate, probs)
             entry["mean_uar"] = float(np.mean([v["uar"] for v in entry["uar"].values()]))
@@ -306,11 +313,11 @@ def window_spans(n_frames: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def clip_logits(forward: Any, feature_map: np.ndarray) -> np.ndarray:
-    """``(windows, 8)`` window logits of one clip's map ``(8, T/16, 32)``: the tail's step
-    logits pooled over each window, as the front end pools them."""
-    steps = np.asarray(forward(feature_map[None].astype(np.float32)))[0]
-    starts, ends = window_spans(steps.shape[0] * STEP_FRAMES)
-    return span_means(steps, starts, ends)
+    """``(windows, 8)`` window logits of one clip's map ``(8, T/16, 32)``: the tail on each
+    window's stretch of the map, its step logits averaged, as the front end runs it
+    (:func:`tagger.audioset.gate.tail_window_logits`)."""
+    starts, ends = window_spans(feature_map.shape[1] * MAP_COLUMN_FRAMES)
+    return tail_window_logits(lambda x: np.asarray(forward(x)), feature_map.astype(np.float32), starts, ends)
 
 
 def clip_probabilities(model: Any, data: TailData, clips: np.ndarray) -> np.ndarray:
@@ -327,7 +334,7 @@ def window_probabilities(
     windows are in clip order."""
     tf = _tf()
     forward = tf.function(
-        lambda x: model(x, training=False), input_signature=[tf.TensorSpec((1, 8, None, 32), tf.float32)]
+        lambda x: model(x, training=False), input_signature=[tf.TensorSpec((None, 8, None, 32), tf.float32)]
     )
     windows = [_softmax(clip_logits(forward, data.maps[c][0])) for c in clips]
     clip_of = np.repeat(np.arange(len(clips)), [len(w) for w in windows])
@@ -386,8 +393,14 @@ def select(args: argparse.Namespace) -> None:
     train_folds = tuple(f for f in range(5) if f not in (TEST_FOLD, args.val_fold))
     val = data.clips(folds=(args.val_fold,))
     _, history = train(
-        data, data.clips(folds=train_folds), epochs=args.epochs, weights=args.weights, evaluate=val
+        data,
+        data.clips(folds=train_folds),
+        epochs=args.epochs,
+        weights=args.weights,
+        evaluate=val,
+        eval_every=args.eval_every,
     )
+    history = [h for h in history if "probs" in h]
     best = max(history, key=lambda h: h["mean_uar"])
     prefix = "select" if args.val_fold == VAL_FOLD else f"select_f{args.val_fold}"
     for h in history:
@@ -513,6 +526,9 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--corpus", nargs="+", default=list(CORPORA))
         if name == "select":
             p.add_argument("--val-fold", type=int, default=VAL_FOLD, choices=(0, VAL_FOLD))
+            p.add_argument(
+                "--eval-every", type=int, default=1, help="score the validation fold every N epochs"
+            )
         if name == "ship":
             p.add_argument("--models", type=Path, default=Path("tagger/models"))
             p.add_argument("--name", default="emotag-mn04")

@@ -39,8 +39,9 @@ RECIPE = {
     "copies": "the clean clip (40 % of draws) or one of 3 perturbed copies: real noise, coloured "
     "noise or a song at 0-30 dB SNR (songs 0-20 dB) for 75 % of copies, then a gain of -30..+20 dB "
     "with clipping up to 20 dB over full scale",
-    "clip_as_segment": "each clip is one segment of the gate (up to 12.8 s), so training sees "
-    "the squeeze-excitation context inference sees",
+    "context": "each clip's map comes from one trunk run over the clip (up to 12.8 s), the tail "
+    "trains on the clip's map alone; at inference the tail runs on a window's stretch of the "
+    "segment's map, so its squeeze-excitation averages see one utterance, as in training",
 }
 
 
@@ -203,9 +204,9 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
         "input": {
             "name": "scene_map",
             "shape": [8, -1, 32],
-            "description": "block 10's feature map of the scene gate's AudioSet trunk, per segment of "
-            "a track (8 mel rows x 16-frame steps x 32 channels); the model gives logits per "
-            "32-frame step, pooled per window by the front end",
+            "description": "block 10's feature map of the scene gate's AudioSet trunk (8 mel rows x "
+            "16-frame columns x 32 channels), each window's own stretch of it; the model gives "
+            "logits per 32-frame step, averaged over the window",
         },
         "architecture": {"kind": TAIL_KIND, "map_block": 10, "epochs": epochs, "dropout": 0.3, **RECIPE},
         "window_config": {
@@ -301,20 +302,14 @@ def tail_card_markdown(card: dict[str, Any]) -> str:
             "labelled `no_speech` by the front end.",
             "",
             f"Architecture: the pretrained AudioSet network of the speech gate ({arch['trunk']}); "
-            f"trained for emotion: {arch['trained']}. The tail runs once per segment of a track on "
-            "the map the gate's trunk computes anyway, and its per-step logits are averaged over "
-            f"each window. {arch['epochs']} epochs; {arch['optimiser']}; {arch['loss']}; sampling: "
+            f"trained for emotion: {arch['trained']}. The tail reads the block-10 map the gate's "
+            "trunk computes anyway (once per segment of a track): it runs on each window's own "
+            "stretch of that map, its step logits averaged, so a window's emotion depends on the "
+            f"window alone. {arch['epochs']} epochs; {arch['optimiser']}; {arch['loss']}; sampling: "
             f"{arch['sampling']}; training copies: {arch['copies']}. How it was chosen: "
             "`docs/model/experiments.md`.",
             "",
-            "## Intended use",
-            "",
-            "Coarse, time-coded emotion tags over the speech of a video library, for search and "
-            "aggregate profiles (share of time per emotion). Not for decisions about individual "
-            "people, not for clinical, hiring, security or lie-detection use.",
-            "",
-            "## How good it is",
-            "",
+            *cards.INTENDED_USE_LINES,
             "Chosen on validation speakers: the epochs on fold 1 of every corpus (trained on folds 0, "
             "3, 4); the temperature, the abstain threshold and the decision weights on folds "
             f"{' and '.join(str(f) for f in training['validation_folds'])} (each scored by a "
@@ -339,9 +334,8 @@ def tail_card_markdown(card: dict[str, Any]) -> str:
             + ".",
             *(
                 [
-                    f"- speed: {speed:.0f} windows/s for the model alone on one CPU core (once per "
-                    "12.8 s segment, counted as the 10.24 windows the segment owns; the shared trunk "
-                    "is the gate's cost)."
+                    f"- speed: {speed:.0f} windows/s for the model alone on one CPU core (batches "
+                    "of 64 windows' stretches of the map; the shared trunk is the gate's cost)."
                 ]
                 if speed
                 else []

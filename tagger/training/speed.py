@@ -61,25 +61,23 @@ def measure_windows_per_s(model_path: str | os.PathLike[str], *, n_windows: int 
 def _tail_windows_per_s(
     forward: Callable[[np.ndarray], Any], shape: tuple[Any, ...], *, n_windows: int
 ) -> float:
-    """A tail on the scene trunk's map runs once per segment, as the front end runs it:
-    maps of a segment with its context (``segment_frames + 2 context_frames`` frames, one
-    map step per 16), each counted as the windows its own frames hold (one per hop)."""
-    from tagger.audioset.gate import SceneConfig
+    """A tail on the scene trunk's map runs per window on the window's stretch of the map
+    (:func:`tagger.audioset.gate.tail_window_logits`): batches of 64 crops of a 3 s
+    window's 19 columns, as a batch of the front end's windows holds them."""
+    from tagger.audioset.gate import MAP_COLUMN_FRAMES
     from tagger.windows import WindowConfig
 
-    scene, window = SceneConfig(), WindowConfig()
-    steps = (scene.segment_frames + 2 * scene.context_frames) // 16
-    per_segment = scene.segment_frames / window.frames_per_hop
+    columns = -(-WindowConfig().frames_per_window // MAP_COLUMN_FRAMES)
     height, channels = (int(d) for d in shape if d not in (-1, None))
-    x = np.random.default_rng(0).normal(0, 1, size=(1, height, steps, channels)).astype(np.float32)
+    x = np.random.default_rng(0).normal(0, 1, size=(64, height, columns, channels)).astype(np.float32)
     forward(x)
-    calls = max(1, round(n_windows / per_segment))
+    calls = max(1, n_windows // 64)
     best = 0.0
     for _ in range(3):
         started = time.perf_counter()
         for _ in range(calls):
             np.asarray(forward(x))
-        best = max(best, calls * per_segment / (time.perf_counter() - started))
+        best = max(best, calls * 64 / (time.perf_counter() - started))
     return best
 
 

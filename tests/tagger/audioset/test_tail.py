@@ -1,5 +1,5 @@
-"""The emotion tail on the gate's trunk: run once per segment, pooled per window exactly as
-training pools a clip, and read only by the model it belongs to."""
+"""The emotion tail on the gate's trunk: the trunk once per segment, the tail on each
+window's stretch of its map exactly as training scores a clip, read only by its own model."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tagger.audioset.gate import STEP_FRAMES, SceneConfig, load_scene_net, segment_input, span_means
+from tagger.audioset.gate import (
+    STEP_FRAMES,
+    SceneConfig,
+    load_scene_net,
+    segment_input,
+    span_means,
+    tail_window_logits,
+)
 from tagger.errors import ModelError
 from tagger.frontend import FrontEndConfig, WindowBatch, analyse_chunks, analyse_signal, scene_mel_rows
 from tagger.model import load_model
@@ -35,6 +42,34 @@ def test_span_means_is_the_mean_of_the_steps_centred_in_each_span() -> None:
         np.testing.assert_allclose(got[row], steps[centred].mean(axis=0), rtol=1e-5)
 
 
+def test_the_tail_reads_each_windows_own_stretch_of_the_map() -> None:
+    rng = np.random.default_rng(2)
+    feature_map = rng.normal(size=(8, 40, 32)).astype(np.float32)
+    weights = rng.normal(size=(8 * 32, 3)).astype(np.float32)
+    calls: list[tuple[int, ...]] = []
+
+    def tail(x: np.ndarray) -> np.ndarray:  # (b, 8, t, 32) -> (b, t // 2, 3), with a global term as SE has
+        calls.append(x.shape)
+        if x.shape[2] % 2:  # the real tail's stride 2 rounds up
+            x = np.concatenate([x, x[:, :, -1:]], axis=2)
+        steps = x.reshape(x.shape[0], 8, x.shape[2] // 2, 2, 32).mean(axis=3).transpose(0, 2, 1, 3)
+        logits = steps.reshape(x.shape[0], x.shape[2] // 2, -1) @ weights
+        return logits + x.mean(axis=(1, 2, 3))[:, None, None]
+
+    starts, ends = np.array([0, 100, 200, 600]), np.array([300, 400, 500, 640])
+    got = tail_window_logits(tail, feature_map, starts, ends)
+    assert len(calls) == len(
+        {max(lo // 16 + 2, -(-hi // 16)) - lo // 16 for lo, hi in zip(starts, ends, strict=True)}
+    )
+    for row, (lo, hi) in enumerate(zip(starts, ends, strict=True)):
+        crop = feature_map[:, lo // 16 : max(lo // 16 + 2, -(-hi // 16))]
+        np.testing.assert_allclose(got[row], tail(crop[None])[0].mean(axis=0), rtol=1e-5)
+    # what lies outside a window's columns does not change its logits
+    changed = feature_map.copy()
+    changed[:, 32:] += 5.0
+    np.testing.assert_array_equal(tail_window_logits(tail, changed, starts[:2], ends[:2]), got[:2])
+
+
 def test_segment_input_mirrors_to_a_multiple_of_32_frames() -> None:
     rows = np.random.default_rng(1).uniform(0.1, 1.0, size=(70, 128)).astype(np.float32)
     x = segment_input(rows, SceneConfig())
@@ -42,7 +77,7 @@ def test_segment_input_mirrors_to_a_multiple_of_32_frames() -> None:
     np.testing.assert_array_equal(x[0, :, 70:72, 0], x[0, :, 68:66:-1, 0])  # mirrored, not silence
 
 
-def test_the_front_end_pools_the_tail_as_training_pools_a_clip(classifier) -> None:  # type: ignore[no-untyped-def]
+def test_the_front_end_runs_the_tail_as_training_scores_a_clip(classifier) -> None:  # type: ignore[no-untyped-def]
     from tagger.litert import LiteRTForward
     from tagger.training.mn04 import clip_logits
 

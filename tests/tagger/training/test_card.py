@@ -90,3 +90,14 @@ def test_leave_one_corpus_out_figures_join_the_card_with_their_command(tmp_path:
     assert text == model_card_markdown(card)
     assert "| ravdess | 40.0 | 50.0 |" in text and "| kotts | 30.0 | – |" in text
     assert "| mean | 35.0 | |" in text and "--experiments holdout" in text
+
+
+def test_the_shipped_card_attributes_every_corpus_and_the_pretrained_network() -> None:
+    card = json.loads(card_path_for(DEFAULT_MODEL_PATH).read_text())
+    text = model_card_markdown(card)
+    for name in ("RAVDESS", "nEMO", "ASED", "EMOVO", "Korean", "EfficientAT mn04_as", "UrbanSound8K"):
+        assert name in text, name
+    assert all(f"`{line}`" in text for line in card["reproduce"])
+    assert set(card["test_per_corpus"]) == {"ravdess", "nemo", "ased", "emovo", "kotts"}
+    assert "Leave one corpus out" in text and "| mean |" in text  # the LOCO table
+    assert card["calibration"]["fitted_on"].startswith("windows of the validation speakers")
