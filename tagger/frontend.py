@@ -258,7 +258,12 @@ class _SceneGate:
         if self.tail is None:
             self.stream = SceneStream(self.net.trunk, config.scene)
         else:
-            self.stream = SceneStream(self.net.trunk_with_map, config.scene, tail=load_tail(self.tail))
+            self.stream = SceneStream(
+                self.net.trunk_with_map,
+                config.scene,
+                tail=load_tail(self.tail),
+                windows=(config.window.frames_per_window, config.window.frames_per_hop),
+            )
 
 
 @functools.cache

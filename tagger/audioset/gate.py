@@ -215,21 +215,29 @@ class SceneStream:
 
     With a ``tail`` (an emotion network on the trunk's block-10 map, ``f(map (b, 8, t, 32))
     -> (b, t/2, k)`` step logits), ``trunk`` must return ``(steps, map)``
-    (:meth:`SceneNet.trunk_with_map`): the stream keeps the map of the segments' own frames,
-    and :meth:`window_tail_logits` runs the tail on each window's stretch of it."""
+    (:meth:`SceneNet.trunk_with_map`). On the trunk's thread, after each segment, the tail
+    runs on the stretch of the map (the segments' own frames only) of every window of
+    ``windows`` (frames per window, per hop) that the map now covers
+    (:func:`tail_window_logits`); :meth:`window_tail_logits` hands them out."""
 
     trunk: Callable[[np.ndarray], Any]
     config: SceneConfig = field(default_factory=SceneConfig)
     background: bool = True
     tail: Callable[[np.ndarray], np.ndarray] | None = None
+    windows: tuple[int, int] = (300, 100)
 
     def __post_init__(self) -> None:
         self._rows = np.zeros((0, N_MELS), dtype=np.float32)  # rows from track frame _first_row on
         self._first_row = 0
         self._steps = np.zeros((0, EMBEDDING), dtype=np.float32)
         self._first_step = 0  # step index of self._steps[0]
-        self._map = np.zeros((MAP_HEIGHT, 0, MAP_CHANNELS), dtype=np.float32)  # with a tail
-        self._first_column = 0  # map column (16 frames) of self._map[:, 0]
+        # with a tail: window logits from window _first_window on (the caller's side) ...
+        self._logits = np.zeros((0, 0), dtype=np.float32)
+        self._first_window = 0
+        # ... and the map the trunk's thread keeps (only that thread touches these)
+        self._thread_map = np.zeros((MAP_HEIGHT, 0, MAP_CHANNELS), dtype=np.float32)
+        self._thread_column = 0  # map column (16 frames) of self._thread_map[:, 0]
+        self._thread_window = 0  # the next window whose logits the thread computes
         self._done_frames = 0  # frames whose steps are in self._steps
         self._scheduled_frames = 0  # frames whose segment has been sent to the trunk
         self._in_flight: deque[tuple[Future[np.ndarray], int, int, int]] = deque()
@@ -271,12 +279,13 @@ class SceneStream:
             skip = (start - lo) // STEP_FRAMES
             own = -(-min(s, end_of_track - start) // STEP_FRAMES)
             self._scheduled_frames = min(start + s, end_of_track) if final else start + s
-            future: Future[np.ndarray]
+            track_end = end_of_track if final and self._scheduled_frames == end_of_track else None
+            future: Future[Any]
             if self.background:
-                future = _trunk_thread().submit(self._steps_of, segment)
+                future = _trunk_thread().submit(self._steps_of, segment, skip, own, track_end)
             else:
                 future = Future()
-                future.set_result(self._steps_of(segment))
+                future.set_result(self._steps_of(segment, skip, own, track_end))
             self._in_flight.append((future, skip, own, self._scheduled_frames))
             if len(self._in_flight) > _MAX_IN_FLIGHT:
                 self._collect(wait_until=self._in_flight[0][3])
@@ -285,22 +294,45 @@ class SceneStream:
         self._rows = self._rows[drop:]
         self._first_row += drop
 
-    def _steps_of(self, segment: np.ndarray) -> Any:
-        """The trunk's ``(1, ceil(len / 32), 384)`` steps of a segment's mel-power rows
-        (with a tail: and its block-10 map ``(1, 8, 2 ceil(len / 32), 32)``)."""
-        return self.trunk(segment_input(segment, self.config))
+    def _steps_of(
+        self, segment: np.ndarray, skip: int, own: int, track_end: int | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The trunk's ``(1, ceil(len / 32), 384)`` steps of a segment's mel-power rows and,
+        with a tail, the logits ``(n, k)`` of the windows its own map completes (every
+        window left when ``track_end``, the track's frame count, is given)."""
+        result = self.trunk(segment_input(segment, self.config))
+        if self.tail is None:
+            return result, None
+        steps, feature_map = result
+        self._thread_map = np.concatenate(
+            [self._thread_map, feature_map[0, :, 2 * skip : 2 * (skip + own)]], axis=1
+        )
+        per_window, hop = self.windows
+        first = self._thread_column * MAP_COLUMN_FRAMES
+        covered = first + self._thread_map.shape[1] * MAP_COLUMN_FRAMES
+        if track_end is None:
+            count = max(0, (covered - per_window) // hop + 1 - self._thread_window)
+        else:
+            count = max(0, -(-track_end // hop) - self._thread_window)
+        starts = (self._thread_window + np.arange(count)) * hop
+        ends = starts + per_window if track_end is None else np.minimum(starts + per_window, track_end)
+        logits = tail_window_logits(self.tail, self._thread_map, starts - first, ends - first)
+        self._thread_window += count
+        cut = (self._thread_window * hop) // MAP_COLUMN_FRAMES - self._thread_column
+        if cut > 0:
+            self._thread_map = self._thread_map[:, cut:]
+            self._thread_column += cut
+        return steps, logits
 
     def _collect(self, *, wait_until: int) -> None:
         """Take the steps of finished segments, in order; wait for those that cover
         frames before ``wait_until``."""
         while self._in_flight and (self._in_flight[0][0].done() or self._done_frames < wait_until):
             future, skip, own, done = self._in_flight.popleft()
-            result = future.result()  # the trunk's error, if any, is raised here
-            if self.tail is not None:
-                result, feature_map = result
-                columns = feature_map[0, :, 2 * skip : 2 * (skip + own)]
-                self._map = np.concatenate([self._map, columns], axis=1)
-            self._steps = np.concatenate([self._steps, result[0][skip : skip + own]])
+            steps, logits = future.result()  # the trunk's error, if any, is raised here
+            if logits is not None and len(logits):
+                self._logits = logits if not len(self._logits) else np.concatenate([self._logits, logits])
+            self._steps = np.concatenate([self._steps, steps[0][skip : skip + own]])
             self._done_frames = done
 
     def window_probabilities(self, net: SceneNet, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -310,20 +342,22 @@ class SceneStream:
         return net.probabilities(self._span_means(starts, ends)[:, :EMBEDDING])
 
     def window_tail_logits(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """``(n, k)`` the tail's logits for the frame spans ``[starts, ends)``: the tail run
-        on each span's own stretch of the map (columns ``starts // 16`` to ``ceil(ends /
-        16)``), its step logits averaged. A window's emotion depends on the window alone,
-        not on what the segment holds around it, as a training clip's on the clip alone
-        (:func:`tail_window_logits`)."""
+        """``(n, k)`` the tail's logits for the windows spanning frames ``[starts, ends)``
+        (windows of ``windows``: ``starts`` multiples of the hop): the tail run on each
+        window's own stretch of the map, its step logits averaged. A window's emotion
+        depends on the window alone, not on what the segment holds around it, as a
+        training clip's on the clip alone (:func:`tail_window_logits`)."""
         if self.tail is None:
             raise UsageError("this stream runs no tail")
         starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
-        if len(starts):
-            self._collect(wait_until=int(ends.max()))
-        first = self._first_column * MAP_COLUMN_FRAMES
-        if len(starts) and (ends.max() > self._done_frames or starts.min() < first):
-            raise ParameterError("span outside the frames this stream holds")
-        return tail_window_logits(self.tail, self._map, starts - first, ends - first)
+        if not len(starts):
+            return np.zeros((0, self._logits.shape[1]), dtype=np.float32)
+        self._collect(wait_until=int(ends.max()))
+        index = starts // self.windows[1] - self._first_window
+        if np.any(starts % self.windows[1]) or index.min() < 0 or index.max() >= len(self._logits):
+            raise ParameterError("windows outside those this stream holds")
+        out: np.ndarray = self._logits[index]
+        return out
 
     def _span_means(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
@@ -336,18 +370,18 @@ class SceneStream:
         )
 
     def forget_before(self, frame: int) -> None:
-        """Drop the steps centred before ``frame`` and the map before it: no later span
-        starts there."""
+        """Drop the steps centred before ``frame`` and the logits of windows starting
+        before it: no later span starts there."""
         step = frame // STEP_FRAMES
         if step > self._first_step:
             cut = min(step - self._first_step, len(self._steps))
             self._steps = self._steps[cut:]
             self._first_step += cut
-        column = frame // MAP_COLUMN_FRAMES
-        if column > self._first_column:
-            cut = min(column - self._first_column, self._map.shape[1])
-            self._map = self._map[:, cut:]
-            self._first_column += cut
+        window = frame // self.windows[1]
+        if window > self._first_window and len(self._logits):
+            cut = min(window - self._first_window, len(self._logits))
+            self._logits = self._logits[cut:]
+            self._first_window += cut
 
 
 def tail_window_logits(
