@@ -490,7 +490,9 @@ def _loco_lines(loco: dict[str, Any] | None) -> list[str]:
         return []
     return [
         "Leave one corpus out (the same recipe trained on the other corpora, tested on every "
-        f"clip of the one left out over its own classes; `{loco['command']}`):",
+        f"clip of the one left out over its own classes; `{loco['command']}`"
+        + (f"; {loco['note']}" if loco.get("note") else "")
+        + "):",
         "",
         "| corpus left out | UAR, own classes | 8-way neutral recall |",
         "|---|---:|---:|",

@@ -250,10 +250,13 @@ def train(
     evaluate: np.ndarray | None = None,
     after_epoch: Any = None,
     eval_every: int = 1,
+    label_smoothing: float = 0.0,
     log: Any = print,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Fine-tune a tail on ``clips``; with ``evaluate``, score those clips after each epoch
-    (their probabilities are kept in each history entry as ``probs``)."""
+    (their probabilities are kept in each history entry as ``probs``). ``label_smoothing``
+    (an experiment, not the shipped recipe): that share of the loss is the cross-entropy
+    against a uniform spread over the classes the clip's corpus tells apart."""
     import keras
 
     from tagger.audioset.network import build_emotion_tail, load_mn04_weights
@@ -274,7 +277,13 @@ def train(
     def step(x: Any, targets: Any) -> Any:
         with tf.GradientTape() as tape:
             logits = tf.reduce_mean(model(x, training=True), axis=1)
-            loss = tf.reduce_mean(masked_crossentropy(targets, tf.nn.softmax(logits)))
+            probs = tf.nn.softmax(logits)
+            loss = tf.reduce_mean(masked_crossentropy(targets, probs))
+            if label_smoothing:  # spread over the classes the clip's corpus tells apart
+                allowed = targets[:, len(EMOTIONS) :]
+                logp = tf.math.log(tf.clip_by_value(probs, 1e-7, 1.0))
+                spread = -tf.reduce_sum(allowed * logp, axis=-1) / tf.reduce_sum(allowed, axis=-1)
+                loss = (1 - label_smoothing) * loss + label_smoothing * tf.reduce_mean(spread)
         grads = tape.gradient(loss, trunk + head)
         opt_trunk.apply_gradients(zip(grads[: len(trunk)], trunk, strict=True))
         opt_head.apply_gradients(zip(grads[len(trunk) :], head, strict=True))
@@ -399,10 +408,12 @@ def select(args: argparse.Namespace) -> None:
         weights=args.weights,
         evaluate=val,
         eval_every=args.eval_every,
+        label_smoothing=args.label_smoothing,
     )
     history = [h for h in history if "probs" in h]
     best = max(history, key=lambda h: h["mean_uar"])
     prefix = "select" if args.val_fold == VAL_FOLD else f"select_f{args.val_fold}"
+    prefix += smoothing_suffix(args.label_smoothing)
     for h in history:
         if args.val_fold == VAL_FOLD or h["epoch"] == args.epochs:
             _save_probs(
@@ -412,7 +423,7 @@ def select(args: argparse.Namespace) -> None:
                 h["probs"],
                 (h["window_probs"], h["window_clip"]),
             )
-    if args.val_fold != VAL_FOLD:
+    if args.val_fold != VAL_FOLD or args.label_smoothing:
         return
     record = {
         "best_epoch": best["epoch"],
@@ -424,6 +435,11 @@ def select(args: argparse.Namespace) -> None:
     print(f"best epoch on fold {VAL_FOLD}: {best['epoch']} (mean UAR {best['mean_uar']:.1f})")
 
 
+def smoothing_suffix(label_smoothing: float) -> str:
+    """``_ls<share>`` in the names of a label-smoothed run's outputs, else nothing."""
+    return f"_ls{label_smoothing:g}" if label_smoothing else ""
+
+
 def test(args: argparse.Namespace) -> None:
     """Train on folds 0, 1, 3, 4; from epoch ``--keep-from`` on, keep the model and its
     fold-2 (test speakers) probabilities after every epoch (so that ``select``'s choice of
@@ -432,13 +448,22 @@ def test(args: argparse.Namespace) -> None:
     train_folds = tuple(f for f in range(5) if f != TEST_FOLD)
     clips = data.clips(folds=(TEST_FOLD,))
 
+    prefix = "test" + smoothing_suffix(args.label_smoothing)
+
     def keep(epoch: int, model: Any) -> None:
         if epoch >= args.keep_from:
             windows, probs, clip_of = window_probabilities(model, data, clips)
-            _save_probs(args.out / f"test_probs_{epoch}.npz", data, clips, probs, (windows, clip_of))
-            model.save(args.out / f"test_tail_{epoch}.keras")
+            _save_probs(args.out / f"{prefix}_probs_{epoch}.npz", data, clips, probs, (windows, clip_of))
+            model.save(args.out / f"{prefix}_tail_{epoch}.keras")
 
-    train(data, data.clips(folds=train_folds), epochs=args.epochs, weights=args.weights, after_epoch=keep)
+    train(
+        data,
+        data.clips(folds=train_folds),
+        epochs=args.epochs,
+        weights=args.weights,
+        after_epoch=keep,
+        label_smoothing=args.label_smoothing,
+    )
 
 
 def loco(args: argparse.Namespace) -> None:
@@ -528,6 +553,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--val-fold", type=int, default=VAL_FOLD, choices=(0, VAL_FOLD))
             p.add_argument(
                 "--eval-every", type=int, default=1, help="score the validation fold every N epochs"
+            )
+        if name in ("select", "test", "ship"):
+            p.add_argument(
+                "--label-smoothing", type=float, default=0.0, help="share of the loss spread evenly"
             )
         if name == "ship":
             p.add_argument("--models", type=Path, default=Path("tagger/models"))

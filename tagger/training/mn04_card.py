@@ -176,11 +176,15 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
     epochs, models, out = args.epochs, args.models, args.out
     if args.loco_only:
         return attach_loco(models, out, epochs)
-    validation = [out / f"select_probs_{epochs}.npz", out / f"select_f0_probs_{epochs}.npz"]
+    from tagger.training.mn04 import smoothing_suffix
+
+    ls = smoothing_suffix(args.label_smoothing)
+    flag = f" --label-smoothing {args.label_smoothing:g}" if args.label_smoothing else ""
+    validation = [out / f"select{ls}_probs_{epochs}.npz", out / f"select_f0{ls}_probs_{epochs}.npz"]
     validation = [p for p in validation if p.is_file()]
     calibration, decision, rules = calibration_on_validation(validation)
     model_path = models / "default.keras"
-    shutil.copyfile(out / f"test_tail_{epochs}.keras", model_path)
+    shutil.copyfile(out / f"test{ls}_tail_{epochs}.keras", model_path)
     model = import_keras().saving.load_model(model_path, safe_mode=True, compile=False)
     litert_path = export_litert(model, model_path.with_suffix(".tflite"))
     digest = file_sha256(model_path)
@@ -208,7 +212,21 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
             "16-frame columns x 32 channels), each window's own stretch of it; the model gives "
             "logits per 32-frame step, averaged over the window",
         },
-        "architecture": {"kind": TAIL_KIND, "map_block": 10, "epochs": epochs, "dropout": 0.3, **RECIPE},
+        "architecture": {
+            "kind": TAIL_KIND,
+            "map_block": 10,
+            "epochs": epochs,
+            "dropout": 0.3,
+            "label_smoothing": args.label_smoothing,
+            **RECIPE,
+            "loss": RECIPE["loss"]
+            + (
+                f"; label smoothing {args.label_smoothing:g}: that share of the loss spread evenly over "
+                "the classes the clip's corpus tells apart"
+                if args.label_smoothing
+                else ""
+            ),
+        },
         "window_config": {
             "window_s": front.window.window_s,
             "hop_s": front.window.hop_s,
@@ -243,10 +261,15 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
         "reproduce": [
             "python -m tagger.training.mn04 cache",
             "python -m tagger.training.mn04 select --epochs 28",
-            f"python -m tagger.training.mn04 select --epochs {epochs} --val-fold 0",
-            "python -m tagger.training.mn04 test --epochs 28 --keep-from 12",
+            *(
+                [f"python -m tagger.training.mn04 select --epochs {epochs} --eval-every 100{flag}"]
+                if args.label_smoothing
+                else []
+            ),
+            f"python -m tagger.training.mn04 select --epochs {epochs} --eval-every 100 --val-fold 0{flag}",
+            f"python -m tagger.training.mn04 test --epochs {epochs} --keep-from {epochs}{flag}",
             f"python -m tagger.training.mn04 loco --epochs {epochs} --keep-from {epochs}",
-            f"python -m tagger.training.mn04 ship --epochs {epochs}",
+            f"python -m tagger.training.mn04 ship --epochs {epochs}{flag}",
         ],
     }
     check_card(model, card)
@@ -273,6 +296,11 @@ def attach_loco(models: Path, out: Path, epochs: int) -> dict[str, Any]:
         "command": f"python -m tagger.training.mn04 loco --epochs {epochs} --keep-from {epochs}",
         "corpora": loco,
     }
+    if card.get("architecture", {}).get("label_smoothing"):
+        card["loco"]["note"] = (
+            "measured for the recipe without label smoothing, each clip scored with the tail over "
+            "the whole clip"
+        )
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     (models / "MODEL_CARD.md").write_text(model_card_markdown(card), encoding="utf-8")
     return card
