@@ -71,8 +71,9 @@ class FrontEndConfig:
     (``docs/speech.md`` measures the three).
 
     ``tail``: the LiteRT file of an emotion model that reads the scene trunk's feature map
-    (:func:`tagger.audioset.network.build_emotion_tail`); the front end runs it on each
-    segment beside the trunk and pools its logits per window (``WindowBatch.tail_logits``).
+    (:func:`tagger.audioset.network.build_emotion_tail`); the front end runs it on the
+    trunk's thread, on each window's own stretch of that map, its step logits averaged
+    (``WindowBatch.tail_logits``).
     ``"shipped"`` (default): the shipped model's, when it is such a model; ``None``: none.
     :func:`tagger.pipeline.frontend_for` sets it from the model."""
 
@@ -95,10 +96,9 @@ class FrontEndConfig:
             raise ConfigError("batch_windows must be positive")
         if self.gate not in GATES:
             raise ConfigError(f"gate must be one of {GATES}, got {self.gate!r}")
-        scene_ready = (self.features.sample_rate, self.features.hop_length) == (16_000, 160)
-        if self.gate != "features" and not scene_ready:
+        if self.gate != "features" and not self.scene_ready:
             raise ConfigError("the scene gate needs 16 kHz audio and 10 ms frames")
-        if self.tail not in (None, SHIPPED_TAIL) and not scene_ready:
+        if self.tail not in (None, SHIPPED_TAIL) and not self.scene_ready:
             raise ConfigError("an emotion tail runs on the scene trunk: it needs 16 kHz and 10 ms frames")
 
     @property
@@ -107,10 +107,14 @@ class FrontEndConfig:
         return self.gate != "features"
 
     @property
+    def scene_ready(self) -> bool:
+        """The scene network can read these frames: 16 kHz audio, 10 ms hops."""
+        return (self.features.sample_rate, self.features.hop_length) == (16_000, 160)
+
+    @property
     def runs_trunk(self) -> bool:
         """The scene trunk runs: for the gate, or for an emotion tail (any gate)."""
-        scene_ready = (self.features.sample_rate, self.features.hop_length) == (16_000, 160)
-        return self.uses_scene or (scene_ready and resolve_tail(self.tail) is not None)
+        return self.uses_scene or (self.scene_ready and resolve_tail(self.tail) is not None)
 
 
 GATES = ("features", "scene", "combined")
@@ -160,7 +164,7 @@ class WindowBatch:
       :func:`tagger.speech.foreground_frames`): which stretch of a speech window holds the
       voice, for segment boundaries finer than a window; the voiced frames of a music or
       noise bed, near the window's floor, do not count
-    - ``tail_logits``: ``(b, k)`` float32, the emotion tail's logits pooled over the window
+    - ``tail_logits``: ``(b, k)`` float32, the emotion tail's logits for the window
       (``k = 0`` without ``FrontEndConfig.tail``)
     - ``tail_model``: ``(b,)`` str, the LiteRT file that gave ``tail_logits`` (``""``: none),
       so that a model never reads another model's logits

@@ -392,7 +392,8 @@ def _load_uncached(path: Path, runtime: Runtime) -> Classifier:
         check_shapes(forward.input_shape, forward.output_shapes[0], card, source=str(forward.path))
         classifier = Classifier(forward, card)
     if classifier.input_name == "scene_map":
-        classifier.tail_path = str(litert_file(path, card=card, digest=digest).resolve())
+        tail = forward.path if runtime == "litert" else litert_file(path, card=card, digest=digest)
+        classifier.tail_path = str(tail.resolve())
     return classifier
 
 

@@ -339,7 +339,7 @@ class SceneStream:
         """``(n, 4)`` probabilities of :data:`SCENE_CLASSES` for the frame spans
         ``[starts, ends)`` (each within :attr:`covered_frames`): the network's head on
         the mean of the steps centred in the span (the nearest step if none is)."""
-        return net.probabilities(self._span_means(starts, ends)[:, :EMBEDDING])
+        return net.probabilities(self._span_means(starts, ends))
 
     def window_tail_logits(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """``(n, k)`` the tail's logits for the windows spanning frames ``[starts, ends)``
@@ -409,7 +409,7 @@ def tail_window_logits(
 def span_means(steps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """``(n, d)`` float32: for each frame span ``[starts, ends)`` the mean of the rows of
     ``steps`` ``(m, d)`` centred in it (row ``j`` is centred on frame ``32 j``; the
-    nearest row when none is). Training pools a clip's steps with it, as the stream does."""
+    nearest row when none is). The stream pools the trunk's steps per window with it."""
     starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
     first = -(-starts // STEP_FRAMES)
     last = np.maximum(first, -(-ends // STEP_FRAMES) - 1)

@@ -129,7 +129,6 @@ def cache(args: argparse.Namespace) -> None:
             maps=np.concatenate(maps, axis=1),
             steps=steps,
             copies=args.copies,
-            samples=np.array([0]),
             path=frame["path"].to_numpy(str),
             label=frame["emotion"].map(EMOTIONS.index).to_numpy(int),
             fold=frame["fold"].to_numpy(int),
