@@ -10,12 +10,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tagger.decision import Decision, decide
 from tagger.errors import ParameterError
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "apply_temperature",
+    "confidence_calibration_error",
     "coverage_table",
+    "decision_calibration_error",
     "expected_calibration_error",
     "fit_temperature",
     "negative_log_likelihood",
@@ -81,18 +84,37 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, *, n_bins:
     """ECE: bin samples by top probability into ``n_bins`` equal-width bins over (0, 1];
     sum over bins of (share of samples) × |accuracy − mean confidence|."""
     p, y = _check(probs, labels)
+    return confidence_calibration_error(p.max(axis=1), p.argmax(axis=1) == y, n_bins=n_bins)
+
+
+def decision_calibration_error(
+    probs: np.ndarray, labels: np.ndarray, decision: Decision, *, n_bins: int = 15
+) -> float:
+    """ECE of what the catalogue stores: each row's decided label under ``decision`` and
+    its evidence (the window's ``confidence``), against ``labels``
+    (:func:`tagger.decision.decide`; the arg-max rule gives :func:`expected_calibration_error`)."""
+    p, y = _check(probs, labels)
+    chosen, evidence = decide(p, decision)
+    return confidence_calibration_error(evidence, chosen == y, n_bins=n_bins)
+
+
+def confidence_calibration_error(confidence: np.ndarray, correct: np.ndarray, *, n_bins: int = 15) -> float:
+    """ECE of stated ``confidence`` ``(n,)`` in [0, 1] against ``correct`` ``(n,)`` bool:
+    equal-width bins over (0, 1] (a confidence of 0 in the first), sum over bins of
+    (share of samples) × |accuracy − mean confidence|."""
     if n_bins <= 0:
         raise ParameterError("n_bins must be positive")
-    confidence = p.max(axis=1)
-    correct = (p.argmax(axis=1) == y).astype(np.float64)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    right = np.asarray(correct, dtype=np.float64)
+    if confidence.shape != right.shape or confidence.ndim != 1:
+        raise ParameterError(f"confidence {confidence.shape} and correct {right.shape} must be (n,)")
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    # Bin i holds confidences in (edges[i], edges[i+1]]; a confidence of 0 goes to bin 0.
     bins = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
     ece = 0.0
     for b in range(n_bins):
         members = bins == b
         if members.any():
-            ece += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+            ece += members.mean() * abs(right[members].mean() - confidence[members].mean())
     return float(ece)
 
 

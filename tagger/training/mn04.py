@@ -59,6 +59,7 @@ CORPORA = ("ravdess", "nemo", "ased", "emovo", "kotts")
 MAX_FRAMES = 1280  # a clip is one segment: at most the gate's segment with its context (12.8 s)
 TEST_FOLD = 2
 VAL_FOLD = 1  # the one fold besides 0 and 2 that every corpus has
+VALIDATION_FOLDS = (1, 0, 3, 4)  # each scored by a model trained without it: calibration and rule
 BATCH = 32
 LR_HEAD = 3e-4
 LR_TRUNK = 1e-4
@@ -151,11 +152,13 @@ class TailData:
     fold: np.ndarray
     targets: np.ndarray  # (n, 16): acceptable classes, then the classes its corpus tells apart
     own: np.ndarray  # (n, 8) bool: the classes of the clip's corpus
+    group: np.ndarray  # (n, 2) float32: neutral or calm (1/0), and that clip's weight in the
+    # neutral-vs-emotion loss (each corpus's group and emotional draws weigh half each)
 
     @classmethod
     def load(cls, out: Path) -> TailData:
         maps: list[list[np.ndarray]] = []
-        labels, corpora, folds, targets, own = [], [], [], [], []
+        labels, corpora, folds, targets, own, group = [], [], [], [], [], []
         for c, name in enumerate(CORPORA):
             with np.load(out / f"maps_{name}.npz") as f:
                 copies = int(f["copies"])
@@ -170,6 +173,7 @@ class TailData:
                 folds.append(f["fold"])
                 targets.append(label_targets(label, present))
                 own.append(np.broadcast_to(present, (len(label), len(EMOTIONS))))
+                group.append(group_targets(label, present))
         return cls(
             maps=maps,
             label=np.concatenate(labels),
@@ -177,6 +181,7 @@ class TailData:
             fold=np.concatenate(folds),
             targets=np.concatenate(targets).astype(np.float32),
             own=np.concatenate(own),
+            group=np.concatenate(group).astype(np.float32),
         )
 
     def clips(
@@ -186,6 +191,20 @@ class TailData:
         if folds is not None:
             sel &= np.isin(self.fold, folds)
         return np.flatnonzero(sel)
+
+
+NEUTRAL_GROUP_INDEX = (EMOTIONS.index("neutral"), EMOTIONS.index("calm"))
+
+
+def group_targets(label: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """``(n, 2)``: whether each clip of one corpus is neutral or calm, and its weight in the
+    neutral-vs-emotion loss: the sampler draws the corpus's classes equally, so a share
+    ``g`` of draws are in the group; weights ``1 / 2g`` and ``1 / 2(1 - g)`` make group and
+    emotional draws count half each, in every corpus."""
+    in_group = np.isin(label, NEUTRAL_GROUP_INDEX)
+    share = present[list(NEUTRAL_GROUP_INDEX)].sum() / present.sum()
+    weight = np.where(in_group, 0.5 / share, 0.5 / (1.0 - share)) if 0 < share < 1 else np.zeros(len(label))
+    return np.stack([in_group.astype(np.float64), weight], axis=1)
 
 
 def draw_weights(data: TailData, clips: np.ndarray) -> np.ndarray:
@@ -250,12 +269,16 @@ def train(
     after_epoch: Any = None,
     eval_every: int = 1,
     label_smoothing: float = 0.0,
+    neutral_aux: float = 0.0,
     log: Any = print,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Fine-tune a tail on ``clips``; with ``evaluate``, score those clips after each epoch
     (their probabilities are kept in each history entry as ``probs``). ``label_smoothing``
     (an experiment, not the shipped recipe): that share of the loss is the cross-entropy
-    against a uniform spread over the classes the clip's corpus tells apart."""
+    against a uniform spread over the classes the clip's corpus tells apart.
+    ``neutral_aux`` (an experiment): add that weight times a binary cross-entropy of the
+    neutral-or-calm probability mass against "the clip is neutral or calm", group and
+    emotional draws weighing half each in every corpus (:func:`group_targets`)."""
     import keras
 
     from tagger.audioset.network import build_emotion_tail, load_mn04_weights
@@ -272,8 +295,16 @@ def train(
     opt_trunk.build(trunk)
     spec = tf.TensorSpec((None, 8, None, 32), tf.float32)
 
-    @tf.function(input_signature=[spec, tf.TensorSpec((None, 2 * len(EMOTIONS)), tf.float32)])  # type: ignore[untyped-decorator]
-    def step(x: Any, targets: Any) -> Any:
+    group_mask = tf.constant(np.isin(np.arange(len(EMOTIONS)), NEUTRAL_GROUP_INDEX), tf.float32)
+
+    @tf.function(  # type: ignore[untyped-decorator]
+        input_signature=[
+            spec,
+            tf.TensorSpec((None, 2 * len(EMOTIONS)), tf.float32),
+            tf.TensorSpec((None, 2), tf.float32),
+        ]
+    )
+    def step(x: Any, targets: Any, group: Any) -> Any:
         with tf.GradientTape() as tape:
             logits = tf.reduce_mean(model(x, training=True), axis=1)
             probs = tf.nn.softmax(logits)
@@ -283,6 +314,10 @@ def train(
                 logp = tf.math.log(tf.clip_by_value(probs, 1e-7, 1.0))
                 spread = -tf.reduce_sum(allowed * logp, axis=-1) / tf.reduce_sum(allowed, axis=-1)
                 loss = (1 - label_smoothing) * loss + label_smoothing * tf.reduce_mean(spread)
+            if neutral_aux:  # neutral or calm against the emotions, both halves weighed equally
+                mass = tf.clip_by_value(tf.reduce_sum(probs * group_mask, axis=-1), 1e-7, 1 - 1e-7)
+                bce = -(group[:, 0] * tf.math.log(mass) + (1 - group[:, 0]) * tf.math.log(1 - mass))
+                loss = loss + neutral_aux * tf.reduce_mean(group[:, 1] * bce)
         grads = tape.gradient(loss, trunk + head)
         opt_trunk.apply_gradients(zip(grads[: len(trunk)], trunk, strict=True))
         opt_head.apply_gradients(zip(grads[len(trunk) :], head, strict=True))
@@ -291,7 +326,7 @@ def train(
     history: list[dict[str, Any]] = []
     start = time.time()
     for epoch in range(1, epochs + 1):
-        losses = [float(step(x, data.targets[c])) for x, c in batches(data, clips, rng)]
+        losses = [float(step(x, data.targets[c], data.group[c])) for x, c in batches(data, clips, rng)]
         entry: dict[str, Any] = {
             "epoch": epoch,
             "loss": float(np.mean(losses)),
@@ -394,9 +429,10 @@ def _save_probs(
 
 def select(args: argparse.Namespace) -> None:
     """Train on folds 0, 3, 4 and score fold 1 after every epoch: the epochs, and the
-    probabilities that calibration and the decision rule are chosen on. ``--val-fold 0``:
-    the same with folds 0 and 1 swapped, more validation speakers for calibration and the
-    decision rule (``select_f0_probs_<epoch>.npz``; the epochs stay fold 1's choice)."""
+    probabilities that calibration and the decision rule are chosen on. ``--val-fold 0``
+    (3, 4): the same with that fold and fold 1 swapped, more validation speakers for
+    calibration and the decision rule (``select_f0_probs_<epoch>.npz``; the epochs stay
+    fold 1's choice). Folds 3 and 4 hold RAVDESS and ASED speakers only."""
     data = TailData.load(args.out)
     train_folds = tuple(f for f in range(5) if f not in (TEST_FOLD, args.val_fold))
     val = data.clips(folds=(args.val_fold,))
@@ -408,11 +444,12 @@ def select(args: argparse.Namespace) -> None:
         evaluate=val,
         eval_every=args.eval_every,
         label_smoothing=args.label_smoothing,
+        neutral_aux=args.neutral_aux,
     )
     history = [h for h in history if "probs" in h]
     best = max(history, key=lambda h: h["mean_uar"])
     prefix = "select" if args.val_fold == VAL_FOLD else f"select_f{args.val_fold}"
-    prefix += smoothing_suffix(args.label_smoothing)
+    prefix += smoothing_suffix(args.label_smoothing, args.neutral_aux)
     for h in history:
         if args.val_fold == VAL_FOLD or h["epoch"] == args.epochs:
             _save_probs(
@@ -422,7 +459,7 @@ def select(args: argparse.Namespace) -> None:
                 h["probs"],
                 (h["window_probs"], h["window_clip"]),
             )
-    if args.val_fold != VAL_FOLD or args.label_smoothing:
+    if args.val_fold != VAL_FOLD or args.label_smoothing or args.neutral_aux:
         return
     record = {
         "best_epoch": best["epoch"],
@@ -434,9 +471,12 @@ def select(args: argparse.Namespace) -> None:
     print(f"best epoch on fold {VAL_FOLD}: {best['epoch']} (mean UAR {best['mean_uar']:.1f})")
 
 
-def smoothing_suffix(label_smoothing: float) -> str:
-    """``_ls<share>`` in the names of a label-smoothed run's outputs, else nothing."""
-    return f"_ls{label_smoothing:g}" if label_smoothing else ""
+def smoothing_suffix(label_smoothing: float, neutral_aux: float = 0.0) -> str:
+    """``_ls<share>`` in the names of a label-smoothed run's outputs (and ``_nx<weight>``
+    with the neutral-vs-emotion loss), else nothing."""
+    return (f"_ls{label_smoothing:g}" if label_smoothing else "") + (
+        f"_nx{neutral_aux:g}" if neutral_aux else ""
+    )
 
 
 def test(args: argparse.Namespace) -> None:
@@ -447,7 +487,7 @@ def test(args: argparse.Namespace) -> None:
     train_folds = tuple(f for f in range(5) if f != TEST_FOLD)
     clips = data.clips(folds=(TEST_FOLD,))
 
-    prefix = "test" + smoothing_suffix(args.label_smoothing)
+    prefix = "test" + smoothing_suffix(args.label_smoothing, args.neutral_aux)
 
     def keep(epoch: int, model: Any) -> None:
         if epoch >= args.keep_from:
@@ -462,6 +502,7 @@ def test(args: argparse.Namespace) -> None:
         weights=args.weights,
         after_epoch=keep,
         label_smoothing=args.label_smoothing,
+        neutral_aux=args.neutral_aux,
     )
 
 
@@ -469,6 +510,7 @@ def loco(args: argparse.Namespace) -> None:
     """Leave one corpus out: train on the other four; from epoch ``--keep-from`` on, keep the
     probabilities of every clip of the fifth after each epoch."""
     data = TailData.load(args.out)
+    ls = smoothing_suffix(args.label_smoothing, args.neutral_aux)
     for held in args.corpus:
         others = tuple(c for c in CORPORA if c != held)
         clips = data.clips(corpora=(held,))
@@ -476,10 +518,18 @@ def loco(args: argparse.Namespace) -> None:
         def keep(epoch: int, model: Any, held: str = held, clips: np.ndarray = clips) -> None:
             if epoch >= args.keep_from:
                 probs = clip_probabilities(model, data, clips)
-                _save_probs(args.out / f"loco_probs_{held}_{epoch}.npz", data, clips, probs)
+                _save_probs(args.out / f"loco{ls}_probs_{held}_{epoch}.npz", data, clips, probs)
                 print(held, epoch, json.dumps(scores(data, clips, probs)), flush=True)
 
-        train(data, data.clips(corpora=others), epochs=args.epochs, weights=args.weights, after_epoch=keep)
+        train(
+            data,
+            data.clips(corpora=others),
+            epochs=args.epochs,
+            weights=args.weights,
+            after_epoch=keep,
+            label_smoothing=args.label_smoothing,
+            neutral_aux=args.neutral_aux,
+        )
 
 
 NEUTRAL_WEIGHTS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
@@ -549,13 +599,19 @@ def main(argv: list[str] | None = None) -> int:
         if name == "loco":
             p.add_argument("--corpus", nargs="+", default=list(CORPORA))
         if name == "select":
-            p.add_argument("--val-fold", type=int, default=VAL_FOLD, choices=(0, VAL_FOLD))
+            p.add_argument("--val-fold", type=int, default=VAL_FOLD, choices=VALIDATION_FOLDS)
             p.add_argument(
                 "--eval-every", type=int, default=1, help="score the validation fold every N epochs"
             )
-        if name in ("select", "test", "ship"):
+        if name in ("select", "test", "loco", "ship"):
             p.add_argument(
                 "--label-smoothing", type=float, default=0.0, help="share of the loss spread evenly"
+            )
+            p.add_argument(
+                "--neutral-aux",
+                type=float,
+                default=0.0,
+                help="weight of the neutral-or-calm against emotions loss (an experiment)",
             )
         if name == "ship":
             p.add_argument("--models", type=Path, default=Path("tagger/models"))

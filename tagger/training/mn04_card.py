@@ -19,6 +19,7 @@ import numpy as np
 from tagger.calibration import (
     apply_temperature,
     coverage_table,
+    decision_calibration_error,
     expected_calibration_error,
     fit_temperature,
     pick_threshold,
@@ -56,7 +57,7 @@ def calibration_on_validation(
     select_probs: list[Path],
 ) -> tuple[dict[str, Any], Decision, list[dict[str, Any]]]:
     """Temperature and abstain threshold from the validation speakers' windows (of every
-    ``select`` run given: fold 1's, and fold 0's when it ran), then the decision weights
+    ``select`` run given: fold 1's, and folds 0, 3 and 4's when they ran), then the decision weights
     from their calibrated clip probabilities (:func:`tagger.training.mn04.choose_decision`)."""
     from tagger.training.mn04 import choose_decision
 
@@ -85,14 +86,19 @@ def calibration_on_validation(
         "abstain_min_coverage": 0.8,
     }
     decision, rules = choose_decision(_clip_means(calibrated, clip_of, len(labels)), labels, corpus)
+    calibration["label_ece_after"] = decision_calibration_error(calibrated, window_labels, decision)
     return calibration, decision, rules
 
 
-def pipeline_scores(model_path: Path, root: Path, *, fold: int) -> tuple[dict[str, Any], dict[str, float]]:
+def pipeline_scores(
+    model_path: Path, root: Path, *, fold: int
+) -> tuple[dict[str, Any], dict[str, float], dict[str, float]]:
     """Per corpus, the shipped pipeline's figures on the speakers of ``fold``: the front end
     with the model's tail, calibrated window probabilities, clip = mean over speech
     windows; scores over 8 classes and the corpus's own, neutral under the arg-max and the
-    card's rule, the arousal order. Also each corpus's ECE on those windows."""
+    card's rule, the arousal order. Also each corpus's ECE on those windows (and pooled,
+    ``all``): of the top probability, and of what the catalogue stores, the decided label
+    and its confidence (:func:`tagger.calibration.decision_calibration_error`)."""
     from tagger.affect import arousal_order
     from tagger.frontend import FrontEndConfig
     from tagger.model import load_model
@@ -105,6 +111,7 @@ def pipeline_scores(model_path: Path, root: Path, *, fold: int) -> tuple[dict[st
     config = frontend_for(classifier, FrontEndConfig())
     out: dict[str, Any] = {}
     ece: dict[str, float] = {}
+    label_ece: dict[str, float] = {}
     pooled: list[tuple[np.ndarray, np.ndarray]] = []
     for name in CORPORA:
         manifest = root / name / "manifest.tsv"
@@ -123,26 +130,39 @@ def pipeline_scores(model_path: Path, root: Path, *, fold: int) -> tuple[dict[st
         }
         speech = clips.is_speech
         score["speech_window_share"] = float(speech.mean())
-        ece[name] = expected_calibration_error(window_probs[speech], clips.window_labels()[speech])
-        pooled.append((window_probs[speech], clips.window_labels()[speech]))
+        windows, truth = window_probs[speech], clips.window_labels()[speech]
+        ece[name] = expected_calibration_error(windows, truth)
+        label_ece[name] = decision_calibration_error(windows, truth, classifier.decision)
+        pooled.append((windows, truth))
         out[name] = score
         print(
             f"{name}: UAR {100 * score['uar']:.1f} (own {100 * score['own_classes']['uar']:.1f})", flush=True
         )
-    ece["all"] = expected_calibration_error(
-        np.concatenate([p for p, _ in pooled]), np.concatenate([y for _, y in pooled])
+    windows, truth = np.concatenate([p for p, _ in pooled]), np.concatenate([y for _, y in pooled])
+    ece["all"] = expected_calibration_error(windows, truth)
+    label_ece["all"] = decision_calibration_error(windows, truth, classifier.decision)
+    return out, ece, label_ece
+
+
+def recipe_flags(label_smoothing: float, neutral_aux: float) -> str:
+    """The command-line flags of a recipe, as the card's reproduce lines write them."""
+    return (f" --label-smoothing {label_smoothing:g}" if label_smoothing else "") + (
+        f" --neutral-aux {neutral_aux:g}" if neutral_aux else ""
     )
-    return out, ece
 
 
-def loco_scores(out: Path, epochs: int) -> dict[str, Any]:
-    """The leave-one-corpus-out runs at ``epochs``: UAR over the left-out corpus's own
-    classes and 8-way neutral recall (arg-max), as the card's ``loco`` table reads them."""
-    from tagger.training.mn04 import CORPORA
+def loco_scores(
+    out: Path, epochs: int, *, label_smoothing: float = 0.0, neutral_aux: float = 0.0
+) -> dict[str, Any]:
+    """The leave-one-corpus-out runs at ``epochs`` (of the recipe with ``label_smoothing``
+    and ``neutral_aux``):
+    UAR over the left-out corpus's own classes and 8-way neutral recall (arg-max), as the
+    card's ``loco`` table reads them."""
+    from tagger.training.mn04 import CORPORA, smoothing_suffix
 
     result: dict[str, Any] = {}
     for name in CORPORA:
-        path = out / f"loco_probs_{name}_{epochs}.npz"
+        path = out / f"loco{smoothing_suffix(label_smoothing, neutral_aux)}_probs_{name}_{epochs}.npz"
         if not path.is_file():
             continue
         with np.load(path) as f:
@@ -176,12 +196,16 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
     epochs, models, out = args.epochs, args.models, args.out
     if args.loco_only:
         return attach_loco(models, out, epochs)
-    from tagger.training.mn04 import smoothing_suffix
+    from tagger.training.mn04 import VAL_FOLD, VALIDATION_FOLDS, smoothing_suffix
 
-    ls = smoothing_suffix(args.label_smoothing)
-    flag = f" --label-smoothing {args.label_smoothing:g}" if args.label_smoothing else ""
-    validation = [out / f"select{ls}_probs_{epochs}.npz", out / f"select_f0{ls}_probs_{epochs}.npz"]
-    validation = [p for p in validation if p.is_file()]
+    ls = smoothing_suffix(args.label_smoothing, args.neutral_aux)
+    flag = recipe_flags(args.label_smoothing, args.neutral_aux)
+    by_fold = {
+        fold: out / f"select{'' if fold == VAL_FOLD else f'_f{fold}'}{ls}_probs_{epochs}.npz"
+        for fold in VALIDATION_FOLDS
+    }
+    by_fold = {fold: path for fold, path in by_fold.items() if path.is_file()}
+    validation = list(by_fold.values())
     calibration, decision, rules = calibration_on_validation(validation)
     model_path = models / "default.keras"
     shutil.copyfile(out / f"test{ls}_tail_{epochs}.keras", model_path)
@@ -218,12 +242,20 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
             "epochs": epochs,
             "dropout": 0.3,
             "label_smoothing": args.label_smoothing,
+            "neutral_aux": args.neutral_aux,
             **RECIPE,
             "loss": RECIPE["loss"]
             + (
                 f"; label smoothing {args.label_smoothing:g}: that share of the loss spread evenly over "
                 "the classes the clip's corpus tells apart"
                 if args.label_smoothing
+                else ""
+            )
+            + (
+                f"; plus {args.neutral_aux:g} x a binary cross-entropy of the neutral-or-calm "
+                "probability mass against whether the clip is neutral or calm, group and emotional "
+                "draws weighing half each in every corpus"
+                if args.neutral_aux
                 else ""
             ),
         },
@@ -242,7 +274,7 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
             "actors": sorted(actors),
             "test_fold": TEST_FOLD,
             "test_actors": sorted(test_actors),
-            "validation_folds": [1, 0] if len(validation) > 1 else [1],
+            "validation_folds": list(by_fold),
             "seed": 0,
             "trained_on": f"folds 0, 1, 3, 4 of every corpus; fold {TEST_FOLD} (test speakers) held out",
             "pretrained": "EfficientAT mn04_as (MIT), ../shared/pretrained/efficientat-mn04",
@@ -263,12 +295,17 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
             "python -m tagger.training.mn04 select --epochs 28",
             *(
                 [f"python -m tagger.training.mn04 select --epochs {epochs} --eval-every 100{flag}"]
-                if args.label_smoothing
+                if flag
                 else []
             ),
-            f"python -m tagger.training.mn04 select --epochs {epochs} --eval-every 100 --val-fold 0{flag}",
+            *[
+                f"python -m tagger.training.mn04 select --epochs {epochs} --eval-every 100 "
+                f"--val-fold {fold}{flag}"
+                for fold in by_fold
+                if fold != VAL_FOLD
+            ],
             f"python -m tagger.training.mn04 test --epochs {epochs} --keep-from {epochs}{flag}",
-            f"python -m tagger.training.mn04 loco --epochs {epochs} --keep-from {epochs}",
+            f"python -m tagger.training.mn04 loco --epochs {epochs} --keep-from {epochs}{flag}",
             f"python -m tagger.training.mn04 ship --epochs {epochs}{flag}",
         ],
     }
@@ -276,7 +313,9 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
     card_path = models / "default.card.json"
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     card["windows_per_s_one_core"] = benchmark_windows_per_s(litert_path)
-    card["test_per_corpus"], card["test_ece"] = pipeline_scores(model_path, args.root, fold=TEST_FOLD)
+    card["test_per_corpus"], card["test_ece"], card["test_label_ece"] = pipeline_scores(
+        model_path, args.root, fold=TEST_FOLD
+    )
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     from tagger.training.card import model_card_markdown
 
@@ -291,19 +330,43 @@ def attach_loco(models: Path, out: Path, epochs: int) -> dict[str, Any]:
 
     card_path = models / "default.card.json"
     card: dict[str, Any] = json.loads(card_path.read_text(encoding="utf-8"))
-    loco = loco_scores(out, epochs)
+    arch = card.get("architecture", {})
+    smoothing, aux = float(arch.get("label_smoothing") or 0.0), float(arch.get("neutral_aux") or 0.0)
+    flag = recipe_flags(smoothing, aux)
     card["loco"] = {
-        "command": f"python -m tagger.training.mn04 loco --epochs {epochs} --keep-from {epochs}",
-        "corpora": loco,
+        "command": f"python -m tagger.training.mn04 loco --epochs {epochs} --keep-from {epochs}{flag}",
+        "corpora": loco_scores(out, epochs, label_smoothing=smoothing, neutral_aux=aux),
     }
-    if card.get("architecture", {}).get("label_smoothing"):
-        card["loco"]["note"] = (
-            "measured for the recipe without label smoothing, each clip scored with the tail over "
-            "the whole clip"
-        )
     card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     (models / "MODEL_CARD.md").write_text(model_card_markdown(card), encoding="utf-8")
     return card
+
+
+def _calibration_lines(card: dict[str, Any]) -> list[str]:
+    """The card's calibration bullets: ECE of the top probability (validation, then test
+    speakers) and of the catalogue's label and confidence, when measured."""
+    cal = card["calibration"]
+
+    def per_corpus(values: dict[str, float]) -> str:
+        return ", ".join(f"{k} {100 * v:.1f}%" for k, v in values.items())
+
+    text = (
+        f"- calibration (ECE of the top probability): {100 * cal['ece_before']:.1f}% before, "
+        f"{100 * cal['ece_after']:.1f}% after temperature scaling (validation windows)"
+    )
+    if card.get("test_ece"):
+        text += "; on the test speakers' speech windows " + per_corpus(card["test_ece"])
+    lines = [text + "."]
+    if card.get("test_label_ece"):
+        lines.append(
+            "- calibration of what the catalogue stores (ECE of each window's decided label "
+            "against its `confidence`): "
+            + (f"validation {100 * cal['label_ece_after']:.1f}%; " if "label_ece_after" in cal else "")
+            + "test speakers' speech windows "
+            + per_corpus(card["test_label_ece"])
+            + "."
+        )
+    return lines
 
 
 def tail_card_markdown(card: dict[str, Any]) -> str:
@@ -351,15 +414,7 @@ def tail_card_markdown(card: dict[str, Any]) -> str:
             *cards._neutral_lines(test),
             *cards._arousal_lines(test),
             *cards._loco_lines(card.get("loco")),
-            f"- calibration: ECE {100 * cal['ece_before']:.1f}% before, {100 * cal['ece_after']:.1f}% "
-            "after temperature scaling (validation windows)"
-            + (
-                "; on the test speakers' speech windows "
-                + ", ".join(f"{k} {100 * v:.1f}%" for k, v in card["test_ece"].items())
-                if card.get("test_ece")
-                else ""
-            )
-            + ".",
+            *_calibration_lines(card),
             *(
                 [
                     f"- speed: {speed:.0f} windows/s for the model alone on one CPU core (batches "

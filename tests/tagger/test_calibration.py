@@ -7,12 +7,15 @@ import pytest
 
 from tagger.calibration import (
     apply_temperature,
+    confidence_calibration_error,
     coverage_table,
+    decision_calibration_error,
     expected_calibration_error,
     fit_temperature,
     negative_log_likelihood,
     pick_threshold,
 )
+from tagger.decision import ARGMAX, Decision
 from tagger.errors import ParameterError
 
 
@@ -57,6 +60,24 @@ def test_ece_known_case() -> None:
     assert expected_calibration_error(probs, labels, n_bins=15) == pytest.approx(expected)
     perfect = np.eye(3)[[0, 1, 2]]
     assert expected_calibration_error(perfect, np.array([0, 1, 2])) == pytest.approx(0.0)
+
+
+def test_decision_ece_scores_the_decided_label_and_its_evidence() -> None:
+    # Neutral 0.3 + calm 0.2 = 0.5 beats happy's 0.4 under the group rule: label neutral,
+    # evidence 0.5. Two such rows, one truly neutral: accuracy 0.5 at 0.5, ECE 0. The
+    # arg-max says happy at 0.4 and is wrong on both: ECE 0.4.
+    row = [0.3, 0.2, 0.4, 0.1, 0.0, 0.0, 0.0, 0.0]
+    probs, labels = np.array([row, row]), np.array([0, 3])
+    group = Decision("neutral_group", neutral_weight=1.0, calm_weight=1.0)
+    assert decision_calibration_error(probs, labels, group) == pytest.approx(0.0)
+    assert decision_calibration_error(probs, labels, ARGMAX) == pytest.approx(0.4)
+    assert expected_calibration_error(probs, labels) == pytest.approx(0.4)
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(8), size=200)
+    y = rng.integers(0, 8, size=200)
+    assert decision_calibration_error(p, y, ARGMAX) == pytest.approx(expected_calibration_error(p, y))
+    with pytest.raises(ParameterError):
+        confidence_calibration_error(np.ones(3), np.ones(2, dtype=bool))
 
 
 def test_coverage_table_and_threshold() -> None:

@@ -8,7 +8,15 @@ import numpy as np
 from tagger.frontend import FrontEndConfig, analyse_signal
 from tagger.testing.signals import speech_like
 from tagger.training.labels import corpus_classes, label_targets
-from tagger.training.mn04 import BATCH, TailData, batches, choose_decision, draw_weights, window_spans
+from tagger.training.mn04 import (
+    BATCH,
+    TailData,
+    batches,
+    choose_decision,
+    draw_weights,
+    group_targets,
+    window_spans,
+)
 
 
 def _data(seed: int = 0) -> TailData:
@@ -21,7 +29,8 @@ def _data(seed: int = 0) -> TailData:
     ]
     own = np.stack([corpus_classes(labels[corpus == c]) for c in corpus])
     targets = np.concatenate([label_targets(labels[corpus == c], own[corpus == c][0]) for c in (0, 1)])
-    return TailData(maps, labels, corpus, np.zeros(len(labels), dtype=int), targets, own)
+    group = np.concatenate([group_targets(labels[corpus == c], own[corpus == c][0]) for c in (0, 1)])
+    return TailData(maps, labels, corpus, np.zeros(len(labels), dtype=int), targets, own, group)
 
 
 def test_draws_weigh_corpora_and_classes_equally() -> None:
@@ -34,6 +43,19 @@ def test_draws_weigh_corpora_and_classes_equally() -> None:
         mine = data.corpus == c
         shares = [w[mine & (data.label == k)].sum() for k in np.unique(data.label[mine])]
         np.testing.assert_allclose(shares, shares[0])
+
+
+def test_neutral_and_emotional_draws_weigh_half_each_in_every_corpus() -> None:
+    data = _data()
+    w = draw_weights(data, np.arange(len(data.label)))
+    for c in (0, 1):
+        mine = data.corpus == c
+        in_group = data.group[:, 0] == 1
+        np.testing.assert_array_equal(in_group[mine], np.isin(data.label[mine], (0, 1)))
+        # expected loss weight of a draw: half from the group, half from the emotions
+        weighted = w[mine] * data.group[mine, 1] / w[mine].sum()
+        assert np.isclose(weighted[in_group[mine]].sum(), 0.5)
+        assert np.isclose(weighted[~in_group[mine]].sum(), 0.5)
 
 
 def test_batches_are_equal_length_even_crops_of_the_drawn_clips() -> None:
