@@ -57,7 +57,7 @@ def calibration_on_validation(
     select_probs: list[Path],
 ) -> tuple[dict[str, Any], Decision, list[dict[str, Any]]]:
     """Temperature and abstain threshold from the validation speakers' windows (of every
-    ``select`` run given: fold 1's, and folds 0, 3 and 4's when they ran), then the decision weights
+    ``select`` run given: fold 1's, and fold 0's when it ran), then the decision weights
     from their calibrated clip probabilities (:func:`tagger.training.mn04.choose_decision`)."""
     from tagger.training.mn04 import choose_decision
 
@@ -196,13 +196,13 @@ def write_shipped(args: argparse.Namespace) -> dict[str, Any]:
     epochs, models, out = args.epochs, args.models, args.out
     if args.loco_only:
         return attach_loco(models, out, epochs)
-    from tagger.training.mn04 import VAL_FOLD, VALIDATION_FOLDS, smoothing_suffix
+    from tagger.training.mn04 import CALIBRATION_FOLDS, VAL_FOLD, smoothing_suffix
 
     ls = smoothing_suffix(args.label_smoothing, args.neutral_aux)
     flag = recipe_flags(args.label_smoothing, args.neutral_aux)
     by_fold = {
         fold: out / f"select{'' if fold == VAL_FOLD else f'_f{fold}'}{ls}_probs_{epochs}.npz"
-        for fold in VALIDATION_FOLDS
+        for fold in CALIBRATION_FOLDS
     }
     by_fold = {fold: path for fold, path in by_fold.items() if path.is_file()}
     validation = list(by_fold.values())
