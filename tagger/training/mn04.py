@@ -50,6 +50,7 @@ from tagger.audioset.gate import (
     segment_input,
     tail_window_logits,
 )
+from tagger.audioset.network import MAP_BLOCK
 from tagger.constants import EMOTIONS
 from tagger.training.labels import corpus_classes, label_targets
 
@@ -272,6 +273,7 @@ def train(
     eval_every: int = 1,
     label_smoothing: float = 0.0,
     neutral_aux: float = 0.0,
+    frozen_through: int = MAP_BLOCK,
     log: Any = print,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Fine-tune a tail on ``clips``; with ``evaluate``, score those clips after each epoch
@@ -280,7 +282,8 @@ def train(
     against a uniform spread over the classes the clip's corpus tells apart.
     ``neutral_aux`` (an experiment): add that weight times a binary cross-entropy of the
     neutral-or-calm probability mass against "the clip is neutral or calm", group and
-    emotional draws weighing half each in every corpus (:func:`group_targets`)."""
+    emotional draws weighing half each in every corpus (:func:`group_targets`).
+    ``frozen_through`` (an experiment): blocks up to this one stay as pretrained."""
     import keras
 
     from tagger.audioset.network import build_emotion_tail, load_mn04_weights
@@ -290,6 +293,9 @@ def train(
     keras.utils.set_random_seed(SEED)
     rng = np.random.default_rng(SEED)
     model = build_emotion_tail(load_mn04_weights(weights), n_classes=len(EMOTIONS), dropout=DROPOUT)
+    for layer in model.layers:
+        if any(layer.name.startswith(f"features_{i}_") for i in range(MAP_BLOCK + 1, frozen_through + 1)):
+            layer.trainable = False
     head = [v for v in model.trainable_variables if v.path.startswith("emotion")]
     trunk = [v for v in model.trainable_variables if not v.path.startswith("emotion")]
     opt_head, opt_trunk = keras.optimizers.Adam(LR_HEAD), keras.optimizers.Adam(LR_TRUNK)
@@ -448,7 +454,7 @@ def select(args: argparse.Namespace) -> None:
     history = [h for h in history if "probs" in h]
     best = max(history, key=lambda h: h["mean_uar"])
     prefix = "select" if args.val_fold == VAL_FOLD else f"select_f{args.val_fold}"
-    prefix += smoothing_suffix(args.label_smoothing, args.neutral_aux)
+    prefix += smoothing_suffix(args.label_smoothing, args.neutral_aux, args.frozen_through)
     for h in history:
         if args.val_fold == VAL_FOLD or h["epoch"] == args.epochs:
             _save_probs(
@@ -477,14 +483,19 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
         "weights": args.weights,
         "label_smoothing": args.label_smoothing,
         "neutral_aux": args.neutral_aux,
+        "frozen_through": args.frozen_through,
     }
 
 
-def smoothing_suffix(label_smoothing: float, neutral_aux: float = 0.0) -> str:
-    """``_ls<share>`` in the names of a label-smoothed run's outputs (and ``_nx<weight>``
-    with the neutral-vs-emotion loss), else nothing."""
-    return (f"_ls{label_smoothing:g}" if label_smoothing else "") + (
-        f"_nx{neutral_aux:g}" if neutral_aux else ""
+def smoothing_suffix(
+    label_smoothing: float, neutral_aux: float = 0.0, frozen_through: int = MAP_BLOCK
+) -> str:
+    """``_ls<share>`` in the names of a label-smoothed run's outputs (``_nx<weight>`` with
+    the neutral-vs-emotion loss, ``_fz<block>`` with blocks frozen), else nothing."""
+    return (
+        (f"_ls{label_smoothing:g}" if label_smoothing else "")
+        + (f"_nx{neutral_aux:g}" if neutral_aux else "")
+        + (f"_fz{frozen_through}" if frozen_through > MAP_BLOCK else "")
     )
 
 
@@ -496,7 +507,7 @@ def test(args: argparse.Namespace) -> None:
     train_folds = tuple(f for f in range(5) if f != TEST_FOLD)
     clips = data.clips(folds=(TEST_FOLD,))
 
-    prefix = "test" + smoothing_suffix(args.label_smoothing, args.neutral_aux)
+    prefix = "test" + smoothing_suffix(args.label_smoothing, args.neutral_aux, args.frozen_through)
 
     def keep(epoch: int, model: Any) -> None:
         if epoch >= args.keep_from:
@@ -516,7 +527,7 @@ def loco(args: argparse.Namespace) -> None:
     """Leave one corpus out: train on the other four; from epoch ``--keep-from`` on, keep the
     probabilities of every clip of the fifth after each epoch."""
     data = TailData.load(args.out)
-    ls = smoothing_suffix(args.label_smoothing, args.neutral_aux)
+    ls = smoothing_suffix(args.label_smoothing, args.neutral_aux, args.frozen_through)
     for held in args.corpus:
         others = tuple(c for c in CORPORA if c != held)
         clips = data.clips(corpora=(held,))
@@ -615,6 +626,12 @@ def main(argv: list[str] | None = None) -> int:
                 type=float,
                 default=0.0,
                 help="weight of the neutral-or-calm against emotions loss (an experiment)",
+            )
+            p.add_argument(
+                "--frozen-through",
+                type=int,
+                default=MAP_BLOCK,
+                help="keep the tail's blocks up to this one as pretrained (an experiment)",
             )
         if name == "ship":
             p.add_argument("--models", type=Path, default=Path("tagger/models"))
