@@ -9,6 +9,7 @@ Usage::
     python -m experiments.tail_neutral evidence     # weights plus an evidence threshold
     python -m experiments.tail_neutral folds        # calibration on folds 1+0 vs 1+0+3+4
     python -m experiments.tail_neutral baseline     # LOCO with a per-speaker baseline
+    python -m experiments.tail_neutral tracks       # ... on simulated tracks of realistic mixes
 
 Inputs: ``select{,_f0,_f3,_f4}<recipe>_probs_19.npz`` (``select``), ``loco_ls0.1_probs_<corpus>_19.npz``
 (``loco --label-smoothing 0.1``) and ``maps_<corpus>.npz`` (``cache``, for the speakers).
@@ -169,15 +170,57 @@ def baseline(_: argparse.Namespace) -> None:
         print(name, " | ".join(cells))
 
 
+def tracks(_: argparse.Namespace) -> None:
+    """LOCO clips grouped into simulated tracks per speaker, centred on the track's own mean
+    log-probabilities (alpha 0, 0.5, 1): "mostly neutral" (the speaker's neutral clips and a
+    third as many emotional ones, drawn at random) and "one emotion" (one class's clips).
+    Neutral recall and emotion recall (own classes) on the first, accuracy on the second."""
+    rng = np.random.default_rng(0)
+    for name in CORPORA:
+        with np.load(RUNS / f"loco_ls0.1_probs_{name}_{EPOCH}.npz") as f:
+            probs, labels, own = f["probs"], f["label"], f["own"]
+        with np.load(RUNS / f"maps_{name}.npz") as f:
+            speakers = f["speaker"]
+        logp = np.where(own, np.log(np.clip(probs, 1e-7, 1.0)), -np.inf)
+        cells = []
+        for alpha in (0.0, 0.5, 1.0):
+            neutral_hits, emotion_hits, single_hits = [], [], []
+            for speaker in np.unique(speakers):
+                mine = np.flatnonzero(speakers == speaker)
+                neutral = mine[labels[mine] == 0]
+                emotional = mine[labels[mine] != 0]
+                if len(neutral) and len(emotional):
+                    drawn = rng.choice(emotional, size=max(1, len(neutral) // 3), replace=False)
+                    track = np.concatenate([neutral, drawn])
+                    pred = _centred(logp[track], alpha).argmax(axis=1)
+                    neutral_hits.extend(pred[: len(neutral)] == 0)
+                    emotion_hits.extend(pred[len(neutral) :] == labels[drawn])
+                for k in np.unique(labels[mine]):
+                    track = mine[labels[mine] == k]
+                    single_hits.extend(_centred(logp[track], alpha).argmax(axis=1) == k)
+            cells.append(
+                f"{100 * np.mean(neutral_hits):.0f}/{100 * np.mean(emotion_hits):.0f}/"
+                f"{100 * np.mean(single_hits):.0f}"
+            )
+        print(name, "neutral/emotions (mostly neutral) / accuracy (one emotion), alpha 0, 0.5, 1:", cells)
+
+
+def _centred(logp: np.ndarray, alpha: float) -> np.ndarray:
+    finite = np.isfinite(logp[0])
+    out = logp.copy()
+    out[:, finite] -= alpha * logp[:, finite].mean(axis=0)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.tail_neutral", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("confusions", "evidence", "folds", "baseline"):
+    for name in ("confusions", "evidence", "folds", "baseline", "tracks"):
         sub.add_parser(name)
     sub.add_parser("recipes").add_argument("recipe", nargs="+")
     args = parser.parse_args(argv)
     commands = {"confusions": confusions, "recipes": recipes, "evidence": evidence, "folds": folds}
-    {**commands, "baseline": baseline}[args.command](args)
+    {**commands, "baseline": baseline, "tracks": tracks}[args.command](args)
     return 0
 
 
