@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tagger.audioset.gate import SceneConfig, load_scene_net, segment_input, span_means, tail_window_logits
+from tagger.calibration import softmax
 from tagger.frontend import scene_mel_rows
 from tagger.litert import LiteRTForward
 from tagger.model import load_model
@@ -27,12 +28,6 @@ from tagger.training.dataset import read_clip, read_folds, read_manifest
 from tagger.training.mn04 import window_spans
 
 MAX_FRAMES = 1280  # one segment with its context
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    out: np.ndarray = e / e.sum(axis=1, keepdims=True)
-    return out
 
 
 def window_logits(y: np.ndarray, tail: LiteRTForward) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -66,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         clips = [read_clip(p) for p in group["path"]][:6]
         for y in clips:
             for way, (_, _, logits) in window_logits(y, tail).items():
-                hits[f"{way} alone"].append(bool(_softmax(logits).mean(axis=0).argmax() == label))
+                hits[f"{way} alone"].append(bool(softmax(logits).mean(axis=0).argmax() == label))
         for pair in (clips[i : i + 2] for i in range(0, len(clips) - 1, 2)):
             pieces, spans, t = [], [], 0
             for y in pair:
@@ -80,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if not inside.any():
                         inside = (ends > lo) & (starts < hi)
                     hits[f"{way} between"].append(
-                        bool(_softmax(logits[inside]).mean(axis=0).argmax() == label)
+                        bool(softmax(logits[inside]).mean(axis=0).argmax() == label)
                     )
     result = {name: round(100 * float(np.mean(v)), 1) for name, v in hits.items()}
     result["clips"] = len(hits["window alone"])

@@ -46,6 +46,7 @@ import soundfile as sf
 from benchmarks.scene_gate import _frames
 from tagger.audioset.gate import SceneConfig, _gain
 from tagger.audioset.melspec import network_input, scene_mel_power
+from tagger.calibration import softmax
 
 CORPORA = ("ravdess", "nemo", "ased", "emovo", "kotts")
 CLASSES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
@@ -306,8 +307,8 @@ def predict(model: Any, data: Data, clips: np.ndarray) -> dict[str, np.ndarray]:
         ]
     )
     wc = data.win_clip[win]
-    own = _softmax(logits + data.mask[wc])
-    all8 = _softmax(logits)
+    own = softmax(logits + data.mask[wc])
+    all8 = softmax(logits)
     pos = np.searchsorted(clips, wc)
     counts = np.bincount(pos, minlength=len(clips))[:, None]
     out = {}
@@ -315,13 +316,6 @@ def predict(model: Any, data: Data, clips: np.ndarray) -> dict[str, np.ndarray]:
         total = np.zeros((len(clips), len(CLASSES)))
         np.add.at(total, pos, probs)
         out[name] = total / counts
-    return out
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    out: np.ndarray = e / e.sum(axis=1, keepdims=True)
     return out
 
 

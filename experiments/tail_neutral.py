@@ -27,7 +27,7 @@ import numpy as np
 from tagger.calibration import apply_temperature
 from tagger.constants import EMOTIONS
 from tagger.decision import Decision, decide
-from tagger.training.mn04 import CORPORA
+from tagger.training.mn04 import CORPORA, own_class_predictions, unweighted_recall
 from tagger.training.mn04_card import _clip_means, calibration_on_validation
 
 RUNS = Path("runs/mn04")
@@ -155,8 +155,7 @@ def baseline(_: argparse.Namespace) -> None:
         logp = np.log(np.clip(probs, 1e-7, 1.0))
 
         def score(z: np.ndarray, own: np.ndarray = own, labels: np.ndarray = labels) -> str:
-            pred = np.where(own, z, -np.inf).argmax(axis=1)
-            uar = np.mean([np.mean(pred[labels == k] == k) for k in np.unique(labels)])
+            uar = unweighted_recall(own_class_predictions(z, own), labels)
             return f"{100 * uar:.1f} / {100 * np.mean(z[labels == 0].argmax(axis=1) == 0):.0f}"
 
         cells = [score(logp)]
@@ -215,12 +214,13 @@ def _centred(logp: np.ndarray, alpha: float) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.tail_neutral", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("confusions", "evidence", "folds", "baseline", "tracks"):
-        sub.add_parser(name)
-    sub.add_parser("recipes").add_argument("recipe", nargs="+")
+    commands = (confusions, recipes, evidence, folds, baseline, tracks)
+    for command in commands:
+        p = sub.add_parser(command.__name__)
+        if command is recipes:
+            p.add_argument("recipe", nargs="+")
     args = parser.parse_args(argv)
-    commands = {"confusions": confusions, "recipes": recipes, "evidence": evidence, "folds": folds}
-    {**commands, "baseline": baseline, "tracks": tracks}[args.command](args)
+    {command.__name__: command for command in commands}[args.command](args)
     return 0
 
 

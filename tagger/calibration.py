@@ -23,6 +23,7 @@ __all__ = [
     "fit_temperature",
     "negative_log_likelihood",
     "pick_threshold",
+    "softmax",
 ]
 
 _EPS = 1e-7
@@ -42,6 +43,15 @@ def _check(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return p, y
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax along the last axis of ``logits`` ``(..., k)``, in their dtype (the row's
+    maximum subtracted first, so large logits do not overflow)."""
+    z = np.asarray(logits)
+    exp = np.exp(z - z.max(axis=-1, keepdims=True))
+    out: np.ndarray = exp / exp.sum(axis=-1, keepdims=True)
+    return out
+
+
 def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     """Rescale probabilities ``(n, k)`` as ``softmax(log(p) / temperature)``; float32 ``(n, k)``.
 
@@ -51,9 +61,7 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     if not temperature > 0:
         raise ParameterError(f"temperature must be positive, got {temperature}")
     logits = np.log(np.clip(np.asarray(probs, dtype=np.float64), _EPS, 1.0)) / temperature
-    logits -= logits.max(axis=-1, keepdims=True)
-    exp = np.exp(logits)
-    out: np.ndarray = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+    out: np.ndarray = softmax(logits).astype(np.float32)
     return out
 
 

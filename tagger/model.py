@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tagger.calibration import apply_temperature
+from tagger.calibration import apply_temperature, softmax
 from tagger.constants import EMOTIONS
 from tagger.decision import Decision
 from tagger.errors import ConfigError, ModelError
@@ -262,9 +262,7 @@ class Classifier:
         if n == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
         if self.input_name == "scene_map":
-            z = np.asarray(x, dtype=np.float64)
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            return apply_temperature(e / e.sum(axis=1, keepdims=True), self.temperature)
+            return apply_temperature(softmax(np.asarray(x, dtype=np.float64)), self.temperature)
         parts = [np.asarray(self.forward(x[i : i + self.batch_size])) for i in range(0, n, self.batch_size)]
         return apply_temperature(np.concatenate(parts), self.temperature)
 
@@ -467,10 +465,16 @@ def check_shapes(
         )
     if not temperature > 0 or not 0.0 <= threshold < 1.0:
         raise ModelError("card calibration out of range")
-    model_in = tuple(-1 if d is None else int(d) for d in model_in)
+    model_in = _dims(model_in)
     if model_in != card_shape:
         raise ModelError(f"{source} input shape {model_in} differs from card's {card_shape}")
     # a scene_map tail gives logits per step of a segment: (steps, classes)
     want_out = (-1, len(classes)) if input_name == "scene_map" else (len(classes),)
-    if tuple(-1 if d is None else int(d) for d in model_out) != want_out:
+    if _dims(model_out) != want_out:
         raise ModelError(f"{source} output shape {model_out} differs from {len(classes)} classes")
+
+
+def _dims(shape: Any) -> tuple[int, ...]:
+    """A model's input or output shape without the batch axis, ``-1`` for a dimension of
+    any size (Keras writes ``None``, LiteRT ``-1``)."""
+    return tuple(-1 if d is None else int(d) for d in shape)

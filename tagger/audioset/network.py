@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tagger.audioset.gate import MAP_CHANNELS, MAP_HEIGHT
 from tagger.errors import ModelError
 
 __all__ = [
@@ -124,7 +125,6 @@ def build_emotion_tail(
     *,
     n_classes: int,
     dropout: float = 0.3,
-    map_shape: tuple[int, int] = (8, 32),
 ) -> Any:
     """The emotion network on the gate's shared feature map: block :data:`MAP_BLOCK`'s
     output ``(batch, 8, steps16, 32)`` (``steps16`` any even number, 16 frames each) ->
@@ -137,8 +137,7 @@ def build_emotion_tail(
     once per segment of a track and is pooled per window, like the gate's."""
     import keras
 
-    height, channels = map_shape
-    x_in = keras.Input(shape=(height, None, channels), name="scene_map")
+    x_in = keras.Input(shape=(MAP_HEIGHT, None, MAP_CHANNELS), name="scene_map")
     x = x_in
     for i in range(MAP_BLOCK + 1, len(BLOCKS) + 1):
         x = _inverted_residual(weights, f"features.{i}", x, BLOCKS[i - 1], name=f"features_{i}")

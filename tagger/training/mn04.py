@@ -51,6 +51,7 @@ from tagger.audioset.gate import (
     tail_window_logits,
 )
 from tagger.audioset.network import MAP_BLOCK
+from tagger.calibration import softmax
 from tagger.constants import EMOTIONS
 from tagger.training.labels import corpus_classes, label_targets
 
@@ -387,16 +388,21 @@ def window_probabilities(
     forward = tf.function(
         lambda x: model(x, training=False), input_signature=[tf.TensorSpec((None, 8, None, 32), tf.float32)]
     )
-    windows = [_softmax(clip_logits(forward, data.maps[c][0])) for c in clips]
+    windows = [softmax(clip_logits(forward, data.maps[c][0])) for c in clips]
     clip_of = np.repeat(np.arange(len(clips)), [len(w) for w in windows])
     return np.concatenate(windows), np.stack([w.mean(axis=0) for w in windows]), clip_of
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    out: np.ndarray = e / e.sum(axis=1, keepdims=True)
+def own_class_predictions(scores: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """``(n,)`` the arg-max of ``scores`` ``(n, 8)`` (probabilities or log-probabilities)
+    among each row's ``own`` classes ``(n, 8)`` bool, its corpus's."""
+    out: np.ndarray = np.where(own, scores, -np.inf).argmax(axis=1)
     return out
+
+
+def unweighted_recall(pred: np.ndarray, labels: np.ndarray) -> float:
+    """UAR in [0, 1]: the mean over the classes in ``labels`` of their recall in ``pred``."""
+    return float(np.mean([np.mean(pred[labels == k] == k) for k in np.unique(labels)]))
 
 
 def scores(data: TailData, clips: np.ndarray, probs: np.ndarray) -> dict[str, dict[str, Any]]:
@@ -407,10 +413,9 @@ def scores(data: TailData, clips: np.ndarray, probs: np.ndarray) -> dict[str, di
         if not sel.any():
             continue
         y = data.label[clips][sel]
-        own = np.where(data.own[clips][sel], probs[sel], -1.0)
-        pred = own.argmax(axis=1)
+        pred = own_class_predictions(probs[sel], data.own[clips][sel])
         out[name] = {
-            "uar": 100 * float(np.mean([np.mean(pred[y == k] == k) for k in np.unique(y)])),
+            "uar": 100 * unweighted_recall(pred, y),
             "clips": int(sel.sum()),
         }
     return out

@@ -158,7 +158,7 @@ def loco_scores(
     and ``neutral_aux``):
     UAR over the left-out corpus's own classes and 8-way neutral recall (arg-max), as the
     card's ``loco`` table reads them."""
-    from tagger.training.mn04 import CORPORA, smoothing_suffix
+    from tagger.training.mn04 import CORPORA, own_class_predictions, smoothing_suffix, unweighted_recall
 
     result: dict[str, Any] = {}
     for name in CORPORA:
@@ -167,10 +167,10 @@ def loco_scores(
             continue
         with np.load(path) as f:
             probs, labels, own = f["probs"], f["label"], f["own"]
-        pred = np.where(own, probs, -1.0).argmax(axis=1)
+        pred = own_class_predictions(probs, own)
         neutral = labels == 0
         result[name] = {
-            "uar": float(np.mean([np.mean(pred[labels == k] == k) for k in np.unique(labels)])),
+            "uar": unweighted_recall(pred, labels),
             "clip_accuracy": float(np.mean(pred == labels)),
             "n": int(labels.size),
             "neutral_recall_8way": float(np.mean(probs[neutral].argmax(axis=1) == 0))

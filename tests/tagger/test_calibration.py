@@ -14,6 +14,7 @@ from tagger.calibration import (
     fit_temperature,
     negative_log_likelihood,
     pick_threshold,
+    softmax,
 )
 from tagger.decision import ARGMAX, Decision
 from tagger.errors import ParameterError
@@ -60,6 +61,13 @@ def test_ece_known_case() -> None:
     assert expected_calibration_error(probs, labels, n_bins=15) == pytest.approx(expected)
     perfect = np.eye(3)[[0, 1, 2]]
     assert expected_calibration_error(perfect, np.array([0, 1, 2])) == pytest.approx(0.0)
+
+
+def test_softmax_keeps_dtype_and_does_not_overflow() -> None:
+    z = np.array([[1000.0, 1000.0, -1000.0], [0.0, np.log(3.0), -np.inf]], dtype=np.float32)
+    p = softmax(z)
+    assert p.dtype == np.float32
+    np.testing.assert_allclose(p, [[0.5, 0.5, 0.0], [0.25, 0.75, 0.0]], rtol=1e-6)
 
 
 def test_decision_ece_scores_the_decided_label_and_its_evidence() -> None:
