@@ -253,8 +253,11 @@ class _Projection:
         matrix = np.ascontiguousarray(extra[np.ix_(rows, cols)], dtype=np.float32)
         return cls(rows=rows, cols=cols, matrix=matrix, n_out=extra.shape[1])
 
-    def __call__(self, power: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(power), self.n_out), dtype=np.float32)
+    def __call__(self, power: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+        """``power`` ``(n, n_bins)`` -> ``(n, n_out)`` float32, written into ``out`` when given."""
+        if out is None:
+            out = np.empty((len(power), self.n_out), dtype=np.float32)
+        out[...] = 0.0
         out[:, self.cols] = power[:, self.rows] @ self.matrix
         return out
 
@@ -325,6 +328,7 @@ def _analysis_tables(config: FeatureConfig) -> _Tables:
         window_acf=window_acf[lag_min - 1 : lag_max + 2].astype(np.float32),
         magnitude_basis=magnitude_basis.astype(np.float32),
         freqs=freqs.astype(np.float32),
+        n_columns=len(frame_feature_names(config)),
     )
 
 
@@ -345,6 +349,7 @@ class _Tables:
     window_acf: np.ndarray  # (lag_max - lag_min + 3,) float32 normalised window acf at those lags
     magnitude_basis: np.ndarray  # (n_bins, 3 + n_groups) float32: sum, kHz, kHz^2, group sums
     freqs: np.ndarray  # (n_bins,) float32 bin frequencies, Hz
+    n_columns: int  # len(frame_feature_names(config)): the columns before any extra projection
 
 
 def mel_filterbank(
@@ -433,8 +438,9 @@ def _frame_features(
     # Windowed frames written straight into the zero-padded FFT input (no extra copy).
     padded = np.zeros((n, config.n_fft), dtype=np.float32)
     np.multiply(frames, tables.window, out=padded[:, : config.frame_length])
-    spectrum = scipy.fft.rfft(padded, axis=1)
-    power = spectrum.real**2 + spectrum.imag**2  # (n, n_bins) float32
+    spectrum = scipy.fft.rfft(padded, axis=1).view(np.float32).reshape(n, -1, 2)
+    np.square(spectrum, out=spectrum)
+    power = np.add(spectrum[:, :, 0], spectrum[:, :, 1])  # (n, n_bins) float32
     magnitude = np.sqrt(power)
 
     logmel = power_to_db(power @ tables.mel_basis)
@@ -461,11 +467,15 @@ def _frame_features(
     voicing[rms_db <= SILENCE_DB] = 0.0  # digital silence is not periodic
     f0 = np.where(voicing >= config.voicing_threshold, sr / (best + tables.lag_min), 0.0)
 
-    scalars = np.stack([rms_db, zcr, centroid, bandwidth, rolloff, flatness, voicing, f0], axis=1)
-    columns = [logmel, mfcc, scalars]
+    out = np.empty((n, tables.n_columns + (0 if extra is None else extra.n_out)), dtype=np.float32)
+    out[:, : config.n_mels] = logmel
+    out[:, config.n_mels : config.n_mels + config.n_mfcc] = mfcc
+    scalars = out[:, config.n_mels + config.n_mfcc : tables.n_columns]
+    for i, column in enumerate((rms_db, zcr, centroid, bandwidth, rolloff, flatness, voicing, f0)):
+        scalars[:, i] = column
     if extra is not None:
-        columns.append(extra(power))
-    return np.concatenate(columns, axis=1).astype(np.float32)
+        extra(power, out=out[:, tables.n_columns :])
+    return out
 
 
 def _magnitude_shape(
@@ -505,8 +515,9 @@ def _magnitude_shape(
 def _flatness(power: np.ndarray) -> np.ndarray:
     """Spectral flatness of power spectra ``(n, n_bins)``: geometric over arithmetic
     mean, ``amin=1e-10`` (librosa's ``spectral_flatness`` of the power spectrum)."""
-    floored = np.maximum(power, 1e-10)
-    flatness: np.ndarray = np.exp(np.mean(np.log(floored), axis=1)) / np.mean(floored, axis=1)
+    floored = np.maximum(power, np.float32(1e-10))
+    ones = np.ones(power.shape[1], dtype=floored.dtype)  # row sums as BLAS products
+    flatness: np.ndarray = np.exp((np.log(floored) @ ones) / len(ones)) / ((floored @ ones) / len(ones))
     return flatness
 
 
