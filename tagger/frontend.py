@@ -370,10 +370,13 @@ def analyse_file(
     track: int = 0,
     config: FrontEndConfig = FrontEndConfig(),
     chunk_s: float = 30.0,
+    first_chunk_s: float | None = 1.0,
     timeout_s: float = 600.0,
     info: MediaInfo | None = None,
 ) -> Iterator[WindowBatch]:
-    """Stream audio track ``track`` of a media file through :func:`analyse_chunks`.
+    """Stream audio track ``track`` of a media file through :func:`analyse_chunks`, in
+    chunks of ``chunk_s`` seconds after a ramp from ``first_chunk_s`` (see
+    :func:`tagger.media.stream_audio`; the windows do not depend on the chunking).
 
     >>> from tagger.testing.media import write_wav
     >>> from tagger.testing.signals import speech_like
@@ -388,6 +391,7 @@ def analyse_file(
         track=track,
         sample_rate=config.window.sample_rate,
         chunk_s=chunk_s,
+        first_chunk_s=first_chunk_s,
         timeout_s=timeout_s,
         info=info,
     )

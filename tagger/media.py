@@ -290,11 +290,14 @@ def stream_audio(
     chunk_s: float = 30.0,
     timeout_s: float = 600.0,
     info: MediaInfo | None = None,
+    first_chunk_s: float | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield audio track ``track`` of ``path`` as mono float32 chunks in [-1, 1].
 
     Each chunk has shape ``(n,)`` with ``n = round(chunk_s * sample_rate)`` samples,
-    except the last, which may be shorter. Memory use is one chunk, whatever the
+    except the last, which may be shorter; with ``first_chunk_s``, the first chunks grow
+    from ``round(first_chunk_s * sample_rate)`` samples, four times each, up to that
+    (:class:`tagger.piped.ReadAhead`: the consumer starts sooner). Memory use is one chunk, whatever the
     file's length: samples come from an ffmpeg pipe, never from a temporary file.
 
     ``timeout_s`` bounds the total time spent *waiting on ffmpeg* (the consumer's own
@@ -313,11 +316,14 @@ def stream_audio(
         raise NoAudioError(f"no audio track {track} (file has {media.n_audio_tracks})", path=text_path)
     command = build_decode_command(text_path, track=track, sample_rate=sample_rate)
     chunk_bytes = max(1, round(chunk_s * sample_rate)) * 4
-    yield from _run_decoder(command, path=text_path, chunk_bytes=chunk_bytes, timeout_s=timeout_s)
+    first_bytes = None if first_chunk_s is None else max(1, round(first_chunk_s * sample_rate)) * 4
+    yield from _run_decoder(
+        command, path=text_path, chunk_bytes=chunk_bytes, first_bytes=first_bytes, timeout_s=timeout_s
+    )
 
 
 def _run_decoder(
-    command: Sequence[str], *, path: str, chunk_bytes: int, timeout_s: float
+    command: Sequence[str], *, path: str, chunk_bytes: int, timeout_s: float, first_bytes: int | None = None
 ) -> Iterator[np.ndarray]:
     process = subprocess.Popen(
         list(command),
@@ -331,7 +337,7 @@ def _run_decoder(
     keep_on_one_cpu(process.pid)
     stderr_tail = StderrTail(process.stderr)
     watchdog = Watchdog(process, timeout_s=timeout_s)
-    reader = ReadAhead(process.stdout, chunk_bytes=chunk_bytes, watchdog=watchdog)
+    reader = ReadAhead(process.stdout, chunk_bytes=chunk_bytes, watchdog=watchdog, first_bytes=first_bytes)
     n_samples = 0
     try:
         for payload in reader:

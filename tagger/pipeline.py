@@ -55,7 +55,8 @@ class TagConfig:
     seconds waiting on ffmpeg before it is killed, where the file's declared duration
     is capped by what its size allows at ``timeout_min_bitrate_bps``, and the limit is
     kept within ``[timeout_floor_s, timeout_ceiling_s]`` (see
-    :func:`tagger.media.decode_time_limit`)."""
+    :func:`tagger.media.decode_time_limit`). Audio is decoded in chunks of ``chunk_s``
+    seconds, the first ones growing from ``first_chunk_s`` (``None``: all ``chunk_s``)."""
 
     frontend: FrontEndConfig = field(default_factory=FrontEndConfig)
     smoothing_radius: int = 1
@@ -63,6 +64,7 @@ class TagConfig:
     min_pause_s: float = 1.0
     min_owned_voiced_s: float = 0.05
     chunk_s: float = 30.0
+    first_chunk_s: float | None = 1.0
     timeout_s_per_audio_s: float = 0.5
     timeout_base_s: float = 30.0
     timeout_min_bitrate_bps: float = 4_000.0
@@ -223,6 +225,7 @@ def tag_track(
         track=track,
         config=frontend_for(classifier, config.frontend),
         chunk_s=config.chunk_s,
+        first_chunk_s=config.first_chunk_s,
         timeout_s=timeout_s,
         info=info,
     )

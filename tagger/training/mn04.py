@@ -158,11 +158,12 @@ class TailData:
     own: np.ndarray  # (n, 8) bool: the classes of the clip's corpus
     group: np.ndarray  # (n, 2) float32: neutral or calm (1/0), and that clip's weight in the
     # neutral-vs-emotion loss (each corpus's group and emotional draws weigh half each)
+    speaker: np.ndarray  # (n,) int: the clip's speaker, numbered over all corpora
 
     @classmethod
     def load(cls, out: Path) -> TailData:
         maps: list[list[np.ndarray]] = []
-        labels, corpora, folds, targets, own, group = [], [], [], [], [], []
+        labels, corpora, folds, targets, own, group, speakers = [], [], [], [], [], [], []
         for c, name in enumerate(CORPORA):
             with np.load(out / f"maps_{name}.npz") as f:
                 copies = int(f["copies"])
@@ -178,6 +179,7 @@ class TailData:
                 targets.append(label_targets(label, present))
                 own.append(np.broadcast_to(present, (len(label), len(EMOTIONS))))
                 group.append(group_targets(label, present))
+                speakers.append(np.char.add(f"{name}/", f["speaker"].astype(str)))
         return cls(
             maps=maps,
             label=np.concatenate(labels),
@@ -186,6 +188,7 @@ class TailData:
             targets=np.concatenate(targets).astype(np.float32),
             own=np.concatenate(own),
             group=np.concatenate(group).astype(np.float32),
+            speaker=np.unique(np.concatenate(speakers), return_inverse=True)[1],
         )
 
     def clips(
@@ -275,6 +278,7 @@ def train(
     label_smoothing: float = 0.0,
     neutral_aux: float = 0.0,
     frozen_through: int = MAP_BLOCK,
+    speaker_adversary: float = 0.0,
     log: Any = print,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Fine-tune a tail on ``clips``; with ``evaluate``, score those clips after each epoch
@@ -284,7 +288,11 @@ def train(
     ``neutral_aux`` (an experiment): add that weight times a binary cross-entropy of the
     neutral-or-calm probability mass against "the clip is neutral or calm", group and
     emotional draws weighing half each in every corpus (:func:`group_targets`).
-    ``frozen_through`` (an experiment): blocks up to this one stay as pretrained."""
+    ``frozen_through`` (an experiment): blocks up to this one stay as pretrained.
+    ``speaker_adversary`` (an experiment): a speaker classifier on the clip's pooled
+    embedding learns who speaks, and the network is trained, with that weight, to leave it
+    guessing (cross-entropy of its prediction against a uniform spread over the training
+    speakers: domain confusion), so that emotion is read relative to no one voice."""
     import keras
 
     from tagger.audioset.network import build_emotion_tail, load_mn04_weights
@@ -305,17 +313,31 @@ def train(
     spec = tf.TensorSpec((None, 8, None, 32), tf.float32)
 
     group_mask = tf.constant(np.isin(np.arange(len(EMOTIONS)), NEUTRAL_GROUP_INDEX), tf.float32)
+    both = keras.Model(model.input, [model.output, model.get_layer("steps").output])
+    n_speakers = int(data.speaker.max()) + 1
+    trained = np.isin(np.arange(n_speakers), data.speaker[clips])
+    confusion = tf.constant(trained / trained.sum(), tf.float32)  # uniform over training speakers
+    adversary = keras.layers.Dense(n_speakers, name="speaker_adversary")
+    opt_adversary = keras.optimizers.Adam(LR_HEAD)
+    if speaker_adversary:  # built only then: its initialiser would move the seeded draws
+        adversary.build((None, int(model.get_layer("steps").output.shape[-1])))
+        opt_adversary.build(adversary.trainable_variables)
 
     @tf.function(  # type: ignore[untyped-decorator]
         input_signature=[
             spec,
             tf.TensorSpec((None, 2 * len(EMOTIONS)), tf.float32),
             tf.TensorSpec((None, 2), tf.float32),
+            tf.TensorSpec((None,), tf.int32),
         ]
     )
-    def step(x: Any, targets: Any, group: Any) -> Any:
-        with tf.GradientTape() as tape:
-            logits = tf.reduce_mean(model(x, training=True), axis=1)
+    def step(x: Any, targets: Any, group: Any, speaker: Any) -> Any:
+        with tf.GradientTape(persistent=bool(speaker_adversary)) as tape:
+            if speaker_adversary:
+                step_logits, embedding = both(x, training=True)
+            else:  # the plain model: the shipped recipe's graph, so its runs reproduce exactly
+                step_logits = model(x, training=True)
+            logits = tf.reduce_mean(step_logits, axis=1)
             probs = tf.nn.softmax(logits)
             loss = tf.reduce_mean(masked_crossentropy(targets, probs))
             if label_smoothing:  # spread over the classes the clip's corpus tells apart
@@ -327,15 +349,30 @@ def train(
                 mass = tf.clip_by_value(tf.reduce_sum(probs * group_mask, axis=-1), 1e-7, 1 - 1e-7)
                 bce = -(group[:, 0] * tf.math.log(mass) + (1 - group[:, 0]) * tf.math.log(1 - mass))
                 loss = loss + neutral_aux * tf.reduce_mean(group[:, 1] * bce)
+            if speaker_adversary:
+                who = adversary(tf.reduce_mean(embedding, axis=1))
+                adversary_loss = tf.reduce_mean(
+                    tf.nn.sparse_softmax_cross_entropy_with_logits(labels=speaker, logits=who)
+                )
+                guessing = -tf.reduce_sum(confusion * tf.nn.log_softmax(who), axis=-1)
+                loss = loss + speaker_adversary * tf.reduce_mean(guessing)
         grads = tape.gradient(loss, trunk + head)
         opt_trunk.apply_gradients(zip(grads[: len(trunk)], trunk, strict=True))
         opt_head.apply_gradients(zip(grads[len(trunk) :], head, strict=True))
+        if speaker_adversary:
+            variables = adversary.trainable_variables
+            opt_adversary.apply_gradients(
+                zip(tape.gradient(adversary_loss, variables), variables, strict=True)
+            )
         return loss
 
     history: list[dict[str, Any]] = []
     start = time.time()
     for epoch in range(1, epochs + 1):
-        losses = [float(step(x, data.targets[c], data.group[c])) for x, c in batches(data, clips, rng)]
+        losses = [
+            float(step(x, data.targets[c], data.group[c], data.speaker[c].astype(np.int32)))
+            for x, c in batches(data, clips, rng)
+        ]
         entry: dict[str, Any] = {
             "epoch": epoch,
             "loss": float(np.mean(losses)),
@@ -459,7 +496,9 @@ def select(args: argparse.Namespace) -> None:
     history = [h for h in history if "probs" in h]
     best = max(history, key=lambda h: h["mean_uar"])
     prefix = "select" if args.val_fold == VAL_FOLD else f"select_f{args.val_fold}"
-    prefix += smoothing_suffix(args.label_smoothing, args.neutral_aux, args.frozen_through)
+    prefix += smoothing_suffix(
+        args.label_smoothing, args.neutral_aux, args.frozen_through, speaker_adversary=args.speaker_adversary
+    )
     for h in history:
         if args.val_fold == VAL_FOLD or h["epoch"] == args.epochs:
             _save_probs(
@@ -469,7 +508,7 @@ def select(args: argparse.Namespace) -> None:
                 h["probs"],
                 (h["window_probs"], h["window_clip"]),
             )
-    if args.val_fold != VAL_FOLD or args.label_smoothing or args.neutral_aux:
+    if args.val_fold != VAL_FOLD or args.label_smoothing or args.neutral_aux or args.speaker_adversary:
         return
     record = {
         "best_epoch": best["epoch"],
@@ -489,11 +528,16 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
         "label_smoothing": args.label_smoothing,
         "neutral_aux": args.neutral_aux,
         "frozen_through": args.frozen_through,
+        "speaker_adversary": args.speaker_adversary,
     }
 
 
 def smoothing_suffix(
-    label_smoothing: float, neutral_aux: float = 0.0, frozen_through: int = MAP_BLOCK
+    label_smoothing: float,
+    neutral_aux: float = 0.0,
+    frozen_through: int = MAP_BLOCK,
+    *,
+    speaker_adversary: float = 0.0,
 ) -> str:
     """``_ls<share>`` in the names of a label-smoothed run's outputs (``_nx<weight>`` with
     the neutral-vs-emotion loss, ``_fz<block>`` with blocks frozen), else nothing."""
@@ -501,6 +545,7 @@ def smoothing_suffix(
         (f"_ls{label_smoothing:g}" if label_smoothing else "")
         + (f"_nx{neutral_aux:g}" if neutral_aux else "")
         + (f"_fz{frozen_through}" if frozen_through > MAP_BLOCK else "")
+        + (f"_sa{speaker_adversary:g}" if speaker_adversary else "")
     )
 
 
@@ -512,7 +557,9 @@ def test(args: argparse.Namespace) -> None:
     train_folds = tuple(f for f in range(5) if f != TEST_FOLD)
     clips = data.clips(folds=(TEST_FOLD,))
 
-    prefix = "test" + smoothing_suffix(args.label_smoothing, args.neutral_aux, args.frozen_through)
+    prefix = "test" + smoothing_suffix(
+        args.label_smoothing, args.neutral_aux, args.frozen_through, speaker_adversary=args.speaker_adversary
+    )
 
     def keep(epoch: int, model: Any) -> None:
         if epoch >= args.keep_from:
@@ -532,7 +579,9 @@ def loco(args: argparse.Namespace) -> None:
     """Leave one corpus out: train on the other four; from epoch ``--keep-from`` on, keep the
     probabilities of every clip of the fifth after each epoch."""
     data = TailData.load(args.out)
-    ls = smoothing_suffix(args.label_smoothing, args.neutral_aux, args.frozen_through)
+    ls = smoothing_suffix(
+        args.label_smoothing, args.neutral_aux, args.frozen_through, speaker_adversary=args.speaker_adversary
+    )
     for held in args.corpus:
         others = tuple(c for c in CORPORA if c != held)
         clips = data.clips(corpora=(held,))
@@ -637,6 +686,12 @@ def main(argv: list[str] | None = None) -> int:
                 type=int,
                 default=MAP_BLOCK,
                 help="keep the tail's blocks up to this one as pretrained (an experiment)",
+            )
+            p.add_argument(
+                "--speaker-adversary",
+                type=float,
+                default=0.0,
+                help="weight of the loss that leaves a speaker classifier guessing (an experiment)",
             )
         if name == "ship":
             p.add_argument("--models", type=Path, default=Path("tagger/models"))

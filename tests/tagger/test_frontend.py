@@ -15,7 +15,7 @@ from tagger.media import stream_audio
 MakeMedia = Callable[[str], Path]
 
 
-def collect(path: Path, **kwargs: float) -> WindowBatch:
+def collect(path: Path, **kwargs: float | None) -> WindowBatch:
     return WindowBatch.concatenate(list(analyse_file(path, **kwargs)))  # type: ignore[arg-type]
 
 
@@ -34,6 +34,14 @@ def test_chunk_size_does_not_change_the_result(make_media: MakeMedia) -> None:
     a, b = collect(path, chunk_s=0.33), collect(path, chunk_s=30.0)
     assert np.array_equal(a.features, b.features)
     assert np.array_equal(a.is_speech, b.is_speech)
+
+
+def test_growing_first_chunks_do_not_change_the_result(make_media: MakeMedia) -> None:
+    path = make_media("mp4_aac")
+    a, b = collect(path, first_chunk_s=0.05), collect(path, first_chunk_s=None)
+    assert np.array_equal(a.features, b.features)
+    assert np.array_equal(a.content, b.content)
+    assert np.array_equal(a.scene_probs, b.scene_probs, equal_nan=True)
 
 
 @pytest.mark.parametrize("name", ["mp4_aac", "short", "two_tracks"])

@@ -88,6 +88,15 @@ def test_chunks_have_the_requested_size(make_media: MakeMedia) -> None:
     assert 0 < chunks[-1].size <= 4000
 
 
+def test_first_chunks_grow_to_the_requested_size(make_media: MakeMedia) -> None:
+    path = make_media("mp4_aac")
+    ramped = list(stream_audio(path, chunk_s=0.25, first_chunk_s=0.01))
+    sizes = [c.size for c in ramped]
+    assert sizes[:4] == [160, 640, 2560, 4000]
+    assert all(n == 4000 for n in sizes[3:-1]) and 0 < sizes[-1] <= 4000
+    assert np.array_equal(np.concatenate(ramped), np.concatenate(list(stream_audio(path, chunk_s=0.25))))
+
+
 def test_no_audio_file_probes_empty_and_refuses_decoding(make_media: MakeMedia) -> None:
     path = make_media("no_audio")
     info = probe(path)
