@@ -58,9 +58,9 @@ Pass ``k`` always holds frames ``k*256 .. k*256+255`` of the track at rows ``0..
 every FFT, BLAS product and reduction a frame goes through has the same shape and puts
 the frame at the same row whatever the chunking. Kernels round a row differently by
 its position in the matrix (edge tiles, SIMD lanes), so that is what makes the features
-bit-identical under any chunking on a given CPU and kernel (issue #23); recomputing the
-partial pass at a chunk boundary costs at most 255 frames per 30 s chunk; measured on a
-3 min track in 30 s chunks: 1 589x realtime, against 1 557x before (one run, noisy)."""
+bit-identical under any chunking on a given CPU and kernel (issue #23). A stream emits
+whole passes only (the frames of a pass not yet complete wait for the next chunk, at
+most 2.55 s), so no pass is computed twice, whatever the chunk size."""
 _OCTAVE_COST = 0.01  # per octave of lag, as in Praat's pitch tracker
 
 
@@ -146,8 +146,9 @@ class FrameStream:
     ``(_FRAMES_PER_PASS, frame_length)`` float32 block of frames to
     ``(_FRAMES_PER_PASS, n_columns)`` rows; it always gets that fixed shape, frame ``i``
     at row ``i % _FRAMES_PER_PASS`` (see :data:`_FRAMES_PER_PASS`), on one BLAS thread.
-    ``push(chunk)`` returns ``(n_new_frames, n_columns)`` for every frame whose span is
-    complete; :meth:`finish` returns the rest. Memory: one chunk plus a frame.
+    ``push(chunk)`` returns ``(n_new_frames, n_columns)`` for the frames of every pass
+    whose frames' spans are all complete (so each pass is analysed once); :meth:`finish`
+    returns the rest. Memory: one chunk plus a pass.
     """
 
     def __init__(
@@ -190,8 +191,10 @@ class FrameStream:
     def _emit(self, *, available: int | None, n_total: int | None = None) -> np.ndarray:
         half, hop = self.frame_length // 2, self.hop_length
         if available is not None:
-            # Frame i is complete when sample i*hop + half has arrived.
+            # Frame i is complete when sample i*hop + half has arrived; frames go out in
+            # whole passes (the rest waits for the next chunk), so no pass runs twice.
             stop = (available - half) // hop + 1 if available >= half else 0
+            stop -= stop % _FRAMES_PER_PASS
         else:
             assert n_total is not None
             stop = n_total

@@ -14,6 +14,7 @@ from tagger.features import (
     FeatureConfig,
     FrameColumns,
     FrameFeaturizer,
+    FrameStream,
     aggregate_windows,
     frame_feature_names,
     frame_features,
@@ -48,6 +49,23 @@ def test_frame_features_do_not_depend_on_chunking(cuts: list[int]) -> None:
     parts = [featurizer.push(block) for block in np.split(y, sorted(set(cuts)))]
     parts.append(featurizer.finish())
     assert np.array_equal(whole, np.concatenate(parts))
+
+
+def test_each_pass_of_frames_is_analysed_once_however_small_the_chunks() -> None:
+    y = signals.speech_like(8.0, seed=3)  # 800 frames: passes of 256 frames, the last partial
+    passes: list[np.ndarray] = []
+    stream = FrameStream(
+        frame_length=400,
+        hop_length=160,
+        n_columns=1,
+        analyse=lambda block: passes.append(block) or block[:, :1].copy(),
+    )
+    rows = [stream.push(block) for block in np.array_split(y, 97)]  # ~13 ms chunks
+    assert all(len(r) % 256 == 0 for r in rows)  # whole passes only until the end
+    rows.append(stream.finish())
+    assert len(passes) == -(-800 // 256)
+    padded = np.concatenate([np.zeros(200, dtype=np.float32), y, np.zeros(200, dtype=np.float32)])
+    assert np.array_equal(np.concatenate(rows)[:, 0], padded[::160][:800])  # each frame's first sample
 
 
 def test_tone_has_its_pitch_and_centroid() -> None:
