@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures as cf
+import functools
 import logging
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from tagger.ahead import Lookahead
 from tagger.errors import EmotagError, NoAudioError
 from tagger.media import MediaInfo, probe
-from tagger.pipeline import TagConfig, TrackTags, tag_track
+from tagger.pipeline import TagConfig, TrackTags, tag_track, track_stream
 
 __all__ = [
     "VideoJob",
@@ -73,12 +77,25 @@ def worker_classifier(model_path: str | None) -> Any:
     return load_model(model_path)
 
 
-def process_video(job: VideoJob, *, model_path: str | None, config: TagConfig) -> VideoOutcome:
-    """Probe and tag every audio track of ``job``; never raises for bad media."""
+def process_video(
+    job: VideoJob,
+    *,
+    model_path: str | None,
+    config: TagConfig,
+    lookahead: Lookahead | None = None,
+    following: str | None = None,
+) -> VideoOutcome:
+    """Probe and tag every audio track of ``job``; never raises for bad media.
+
+    With a ``lookahead``, each track's decode starts while the track before it finishes,
+    and the last track's starts the ``following`` file's (the next video this process
+    will tag); a decode ahead of this video is taken from it."""
     started = time.perf_counter()
     try:
-        info = probe(job.path)
+        info = (lookahead.info_for(job.path) if lookahead is not None else None) or probe(job.path)
         if not info.audio_streams:
+            if lookahead is not None and following is not None:
+                lookahead.start(following)
             return VideoOutcome(
                 job,
                 "no_audio",
@@ -88,8 +105,16 @@ def process_video(job: VideoJob, *, model_path: str | None, config: TagConfig) -
             )
         classifier = worker_classifier(model_path)
         tracks = [
-            tag_track(job.path, track=s.track, classifier=classifier, config=config, info=info)
-            for s in info.audio_streams
+            tag_track(
+                job.path,
+                track=s.track,
+                classifier=classifier,
+                config=config,
+                info=info,
+                decoded=lookahead.take(job.path, s.track) if lookahead is not None else None,
+                on_decoded=_decode_next(lookahead, job.path, info, index=k, following=following),
+            )
+            for k, s in enumerate(info.audio_streams)
         ]
         short = _partial_reason(info, tracks)
         return VideoOutcome(
@@ -117,6 +142,25 @@ def process_video(job: VideoJob, *, model_path: str | None, config: TagConfig) -
         )
 
 
+def _decode_next(
+    lookahead: Lookahead | None, path: str, info: MediaInfo, *, index: int, following: str | None
+) -> Callable[[], None] | None:
+    """What starts the decode after track ``index`` of ``path``: its next track, else the
+    ``following`` file's first."""
+    if lookahead is None:
+        return None
+    streams = info.audio_streams
+    if index + 1 < len(streams):
+        return functools.partial(lookahead.start, path, track=streams[index + 1].track, info=info)
+    if following is not None:
+        return functools.partial(lookahead.start, following)
+    return None
+
+
+def _track_stream(path: str, track: int, info: MediaInfo, *, config: TagConfig) -> Iterator[np.ndarray]:
+    return track_stream(path, track=track, config=config, info=info)
+
+
 def _partial_reason(info: MediaInfo, tracks: Sequence[TrackTags]) -> str | None:
     """Why a decode looks cut short (audio ends well before the duration its own stream
     declares; the container's duration may be the picture's, so it is not used)."""
@@ -141,8 +185,17 @@ def process_batch(
     is being written; in-process batches tag one at a time.
     """
     if workers <= 1:
-        with _IN_PROCESS:
-            return [process_video(job, model_path=model_path, config=config) for job in jobs]
+        with _IN_PROCESS, Lookahead(functools.partial(_track_stream, config=config)) as lookahead:
+            return [
+                process_video(
+                    job,
+                    model_path=model_path,
+                    config=config,
+                    lookahead=lookahead,
+                    following=jobs[i + 1].path if i + 1 < len(jobs) else None,
+                )
+                for i, job in enumerate(jobs)
+            ]
     outcomes: dict[int, VideoOutcome] = {}
     pending = list(range(len(jobs)))
     while pending:

@@ -8,18 +8,19 @@ model's class probabilities per window are kept, never a track's audio or frames
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
 from tagger.affect import affect
+from tagger.ahead import DecodeAhead
 from tagger.constants import EMOTIONS, SAMPLE_RATE
 from tagger.decision import Decision, decide
 from tagger.errors import ConfigError
-from tagger.frontend import FrontEndConfig, WindowBatch, analyse_chunks, analyse_file, resample
-from tagger.media import MediaInfo, decode_time_limit
+from tagger.frontend import FrontEndConfig, WindowBatch, analyse_chunks, resample
+from tagger.media import MediaInfo, decode_time_limit, stream_audio
 from tagger.segments import (
     Profile,
     Segment,
@@ -30,7 +31,15 @@ from tagger.segments import (
     smooth_labels,
 )
 
-__all__ = ["TagConfig", "TrackTags", "WindowClassifier", "tag_batches", "tag_signal", "tag_track"]
+__all__ = [
+    "TagConfig",
+    "TrackTags",
+    "WindowClassifier",
+    "tag_batches",
+    "tag_signal",
+    "tag_track",
+    "track_stream",
+]
 
 
 class WindowClassifier(Protocol):
@@ -214,22 +223,49 @@ def tag_track(
     classifier: WindowClassifier,
     config: TagConfig = TagConfig(),
     info: MediaInfo | None = None,
+    decoded: DecodeAhead | None = None,
+    on_decoded: Callable[[], None] | None = None,
 ) -> TrackTags:
-    """Stream and tag audio track ``track`` of a media file."""
+    """Stream and tag audio track ``track`` of a media file.
+
+    ``decoded``: that track's decode, already running (:class:`tagger.ahead.DecodeAhead`,
+    closed here); ``on_decoded`` is called once the track's audio has been read to its
+    end (e.g. to start the next track's decode while this one's last windows are
+    classified)."""
+    chunks = decoded if decoded is not None else track_stream(path, track=track, config=config, info=info)
+    try:
+        batches = analyse_chunks(_then(chunks, on_decoded), config=frontend_for(classifier, config.frontend))
+        return tag_batches(batches, classifier=classifier, config=config)
+    finally:
+        if decoded is not None:
+            decoded.close()
+
+
+def track_stream(
+    path: str | os.PathLike[str], *, track: int, config: TagConfig, info: MediaInfo | None = None
+) -> Iterator[np.ndarray]:
+    """The mono float32 chunks at the front end's rate of track ``track`` of a file
+    (``info``: its probe, else probed first), decoded with ``config``'s chunking and time
+    limit (from the probe's duration and size, or the file's size alone)."""
     if info is not None:
         timeout_s = config.timeout_s(info.duration_s, size_bytes=info.size_bytes)
     else:
         timeout_s = config.timeout_s(None, size_bytes=_size_or_none(path))
-    batches = analyse_file(
+    return stream_audio(
         path,
         track=track,
-        config=frontend_for(classifier, config.frontend),
+        sample_rate=config.frontend.window.sample_rate,
         chunk_s=config.chunk_s,
         first_chunk_s=config.first_chunk_s,
         timeout_s=timeout_s,
         info=info,
     )
-    return tag_batches(batches, classifier=classifier, config=config)
+
+
+def _then(chunks: Iterable[np.ndarray], done: Callable[[], None] | None) -> Iterator[np.ndarray]:
+    yield from chunks
+    if done is not None:
+        done()
 
 
 def frontend_for(classifier: WindowClassifier, frontend: FrontEndConfig) -> FrontEndConfig:

@@ -30,7 +30,8 @@ def _data(seed: int = 0) -> TailData:
     own = np.stack([corpus_classes(labels[corpus == c]) for c in corpus])
     targets = np.concatenate([label_targets(labels[corpus == c], own[corpus == c][0]) for c in (0, 1)])
     group = np.concatenate([group_targets(labels[corpus == c], own[corpus == c][0]) for c in (0, 1)])
-    return TailData(maps, labels, corpus, np.zeros(len(labels), dtype=int), targets, own, group)
+    speaker = np.arange(len(labels)) % 3
+    return TailData(maps, labels, corpus, np.zeros(len(labels), dtype=int), targets, own, group, speaker)
 
 
 def test_draws_weigh_corpora_and_classes_equally() -> None:
