@@ -309,8 +309,8 @@ def stream_audio(
     text_path = os.fspath(path)
     if sample_rate <= 0:
         raise ParameterError(f"sample_rate must be positive, got {sample_rate}")
-    if chunk_s <= 0:
-        raise ParameterError(f"chunk_s must be positive, got {chunk_s}")
+    if chunk_s <= 0 or (first_chunk_s is not None and first_chunk_s <= 0):
+        raise ParameterError(f"chunk_s and first_chunk_s must be positive, got {chunk_s} and {first_chunk_s}")
     media = info if info is not None else probe(text_path, timeout_s=min(timeout_s, 60.0))
     if not 0 <= track < media.n_audio_tracks:
         raise NoAudioError(f"no audio track {track} (file has {media.n_audio_tracks})", path=text_path)

@@ -83,6 +83,8 @@ class TagConfig:
     def __post_init__(self) -> None:
         if min(self.smoothing_radius, self.min_segment_s, self.min_pause_s, self.min_owned_voiced_s) < 0:
             raise ConfigError("smoothing_radius, min_segment_s, min_pause_s, min_owned_voiced_s must be >= 0")
+        if self.chunk_s <= 0 or (self.first_chunk_s is not None and self.first_chunk_s <= 0):
+            raise ConfigError("chunk_s and first_chunk_s must be > 0")
         self.timeout_s(None)  # checks the time-limit settings now, not at the first decode
 
     def timeout_s(self, duration_s: float | None, *, size_bytes: int | None = None) -> float:

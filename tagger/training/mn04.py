@@ -279,6 +279,7 @@ def train(
     neutral_aux: float = 0.0,
     frozen_through: int = MAP_BLOCK,
     speaker_adversary: float = 0.0,
+    seed: int = SEED,
     log: Any = print,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Fine-tune a tail on ``clips``; with ``evaluate``, score those clips after each epoch
@@ -299,8 +300,8 @@ def train(
     from tagger.training.fit import masked_crossentropy
 
     tf = _tf()
-    keras.utils.set_random_seed(SEED)
-    rng = np.random.default_rng(SEED)
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
     model = build_emotion_tail(load_mn04_weights(weights), n_classes=len(EMOTIONS), dropout=DROPOUT)
     for layer in model.layers:
         if any(layer.name.startswith(f"features_{i}_") for i in range(MAP_BLOCK + 1, frozen_through + 1)):
@@ -497,7 +498,11 @@ def select(args: argparse.Namespace) -> None:
     best = max(history, key=lambda h: h["mean_uar"])
     prefix = "select" if args.val_fold == VAL_FOLD else f"select_f{args.val_fold}"
     prefix += smoothing_suffix(
-        args.label_smoothing, args.neutral_aux, args.frozen_through, speaker_adversary=args.speaker_adversary
+        args.label_smoothing,
+        args.neutral_aux,
+        args.frozen_through,
+        speaker_adversary=args.speaker_adversary,
+        seed=args.seed,
     )
     for h in history:
         if args.val_fold == VAL_FOLD or h["epoch"] == args.epochs:
@@ -508,7 +513,13 @@ def select(args: argparse.Namespace) -> None:
                 h["probs"],
                 (h["window_probs"], h["window_clip"]),
             )
-    if args.val_fold != VAL_FOLD or args.label_smoothing or args.neutral_aux or args.speaker_adversary:
+    if (
+        args.val_fold != VAL_FOLD
+        or args.label_smoothing
+        or args.neutral_aux
+        or args.speaker_adversary
+        or args.seed != SEED
+    ):
         return
     record = {
         "best_epoch": best["epoch"],
@@ -529,6 +540,7 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
         "neutral_aux": args.neutral_aux,
         "frozen_through": args.frozen_through,
         "speaker_adversary": args.speaker_adversary,
+        "seed": args.seed,
     }
 
 
@@ -538,6 +550,7 @@ def smoothing_suffix(
     frozen_through: int = MAP_BLOCK,
     *,
     speaker_adversary: float = 0.0,
+    seed: int = SEED,
 ) -> str:
     """``_ls<share>`` in the names of a label-smoothed run's outputs (``_nx<weight>`` with
     the neutral-vs-emotion loss, ``_fz<block>`` with blocks frozen), else nothing."""
@@ -546,6 +559,7 @@ def smoothing_suffix(
         + (f"_nx{neutral_aux:g}" if neutral_aux else "")
         + (f"_fz{frozen_through}" if frozen_through > MAP_BLOCK else "")
         + (f"_sa{speaker_adversary:g}" if speaker_adversary else "")
+        + (f"_seed{seed}" if seed != SEED else "")
     )
 
 
@@ -558,7 +572,11 @@ def test(args: argparse.Namespace) -> None:
     clips = data.clips(folds=(TEST_FOLD,))
 
     prefix = "test" + smoothing_suffix(
-        args.label_smoothing, args.neutral_aux, args.frozen_through, speaker_adversary=args.speaker_adversary
+        args.label_smoothing,
+        args.neutral_aux,
+        args.frozen_through,
+        speaker_adversary=args.speaker_adversary,
+        seed=args.seed,
     )
 
     def keep(epoch: int, model: Any) -> None:
@@ -580,7 +598,11 @@ def loco(args: argparse.Namespace) -> None:
     probabilities of every clip of the fifth after each epoch."""
     data = TailData.load(args.out)
     ls = smoothing_suffix(
-        args.label_smoothing, args.neutral_aux, args.frozen_through, speaker_adversary=args.speaker_adversary
+        args.label_smoothing,
+        args.neutral_aux,
+        args.frozen_through,
+        speaker_adversary=args.speaker_adversary,
+        seed=args.seed,
     )
     for held in args.corpus:
         others = tuple(c for c in CORPORA if c != held)
@@ -693,6 +715,7 @@ def main(argv: list[str] | None = None) -> int:
                 default=0.0,
                 help="weight of the loss that leaves a speaker classifier guessing (an experiment)",
             )
+            p.add_argument("--seed", type=int, default=SEED, help="training seed (an experiment)")
         if name == "ship":
             p.add_argument("--models", type=Path, default=Path("tagger/models"))
             p.add_argument("--name", default="emotag-mn04")

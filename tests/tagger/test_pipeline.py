@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from tagger.constants import EMOTIONS, SAMPLE_RATE
+from tagger.errors import ConfigError
 from tagger.frontend import FrontEndConfig, analyse_chunks
 from tagger.model import Classifier, load_model
 from tagger.pipeline import TagConfig, TrackTags, frontend_for, tag_batches, tag_signal, tag_track
@@ -152,3 +153,9 @@ def test_arousal_and_valence_follow_speech_and_average_into_segments_and_profile
             assert segment.mean_arousal == pytest.approx(float(np.nanmean(part)), abs=1e-6)
         first += segment.n_windows
     assert first == tags.n_windows
+
+
+@pytest.mark.parametrize("chunks", [{"chunk_s": 0.0}, {"first_chunk_s": -1.0}])
+def test_chunk_sizes_must_be_positive(chunks: dict[str, float]) -> None:
+    with pytest.raises(ConfigError, match="chunk_s"):
+        TagConfig(**chunks)  # type: ignore[arg-type]
