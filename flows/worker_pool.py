@@ -157,6 +157,13 @@ def _decode_next(
     return None
 
 
+def _process_decoding_ahead(job: VideoJob, *, model_path: str | None, config: TagConfig) -> VideoOutcome:
+    """:func:`process_video` in a pool's worker: each of the video's tracks is decoded while
+    the one before it finishes (the worker does not know its next video)."""
+    with Lookahead(functools.partial(_track_stream, config=config)) as lookahead:
+        return process_video(job, model_path=model_path, config=config, lookahead=lookahead)
+
+
 def _track_stream(path: str, track: int, info: MediaInfo, *, config: TagConfig) -> Iterator[np.ndarray]:
     return track_stream(path, track=track, config=config, info=info)
 
@@ -287,7 +294,8 @@ def _run_pool(
     pool = _shared_pool(workers, model_path)
     try:
         futures = {
-            pool.submit(process_video, jobs[i], model_path=model_path, config=config): i for i in pending
+            pool.submit(_process_decoding_ahead, jobs[i], model_path=model_path, config=config): i
+            for i in pending
         }
     except (cf.process.BrokenProcessPool, RuntimeError):  # broken, or shut down by a retire
         _retire(workers, model_path, pool)
