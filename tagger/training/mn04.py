@@ -280,6 +280,7 @@ def train(
     frozen_through: int = MAP_BLOCK,
     speaker_adversary: float = 0.0,
     seed: int = SEED,
+    order_seed: int | None = None,
     log: Any = print,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Fine-tune a tail on ``clips``; with ``evaluate``, score those clips after each epoch
@@ -300,8 +301,8 @@ def train(
     from tagger.training.fit import masked_crossentropy
 
     tf = _tf()
-    keras.utils.set_random_seed(seed)
-    rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)  # the head's initialisation, dropout
+    rng = np.random.default_rng(seed if order_seed is None else order_seed)  # draws and crops
     model = build_emotion_tail(load_mn04_weights(weights), n_classes=len(EMOTIONS), dropout=DROPOUT)
     for layer in model.layers:
         if any(layer.name.startswith(f"features_{i}_") for i in range(MAP_BLOCK + 1, frozen_through + 1)):
@@ -487,7 +488,7 @@ def select(args: argparse.Namespace) -> None:
     data = TailData.load(args.out)
     train_folds = tuple(f for f in range(5) if f not in (TEST_FOLD, args.val_fold))
     val = data.clips(folds=(args.val_fold,))
-    _, history = train(
+    model, history = train(
         data,
         data.clips(folds=train_folds),
         evaluate=val,
@@ -503,7 +504,9 @@ def select(args: argparse.Namespace) -> None:
         args.frozen_through,
         speaker_adversary=args.speaker_adversary,
         seed=args.seed,
+        order_seed=args.order_seed,
     )
+    model.save(args.out / f"{prefix}_tail_{args.epochs}.keras")  # for averaging runs' weights
     for h in history:
         if args.val_fold == VAL_FOLD or h["epoch"] == args.epochs:
             _save_probs(
@@ -519,6 +522,7 @@ def select(args: argparse.Namespace) -> None:
         or args.neutral_aux
         or args.speaker_adversary
         or args.seed != SEED
+        or args.order_seed is not None
     ):
         return
     record = {
@@ -541,6 +545,7 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
         "frozen_through": args.frozen_through,
         "speaker_adversary": args.speaker_adversary,
         "seed": args.seed,
+        "order_seed": args.order_seed,
     }
 
 
@@ -551,6 +556,7 @@ def smoothing_suffix(
     *,
     speaker_adversary: float = 0.0,
     seed: int = SEED,
+    order_seed: int | None = None,
 ) -> str:
     """``_ls<share>`` in the names of a label-smoothed run's outputs (``_nx<weight>`` with
     the neutral-vs-emotion loss, ``_fz<block>`` with blocks frozen), else nothing."""
@@ -560,6 +566,7 @@ def smoothing_suffix(
         + (f"_fz{frozen_through}" if frozen_through > MAP_BLOCK else "")
         + (f"_sa{speaker_adversary:g}" if speaker_adversary else "")
         + (f"_seed{seed}" if seed != SEED else "")
+        + (f"_order{order_seed}" if order_seed is not None else "")
     )
 
 
@@ -577,6 +584,7 @@ def test(args: argparse.Namespace) -> None:
         args.frozen_through,
         speaker_adversary=args.speaker_adversary,
         seed=args.seed,
+        order_seed=args.order_seed,
     )
 
     def keep(epoch: int, model: Any) -> None:
@@ -603,6 +611,7 @@ def loco(args: argparse.Namespace) -> None:
         args.frozen_through,
         speaker_adversary=args.speaker_adversary,
         seed=args.seed,
+        order_seed=args.order_seed,
     )
     for held in args.corpus:
         others = tuple(c for c in CORPORA if c != held)
@@ -716,6 +725,9 @@ def main(argv: list[str] | None = None) -> int:
                 help="weight of the loss that leaves a speaker classifier guessing (an experiment)",
             )
             p.add_argument("--seed", type=int, default=SEED, help="training seed (an experiment)")
+            p.add_argument(
+                "--order-seed", type=int, default=None, help="seed of the draws alone (an experiment)"
+            )
         if name == "ship":
             p.add_argument("--models", type=Path, default=Path("tagger/models"))
             p.add_argument("--name", default="emotag-mn04")
