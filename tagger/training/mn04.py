@@ -498,14 +498,7 @@ def select(args: argparse.Namespace) -> None:
     history = [h for h in history if "probs" in h]
     best = max(history, key=lambda h: h["mean_uar"])
     prefix = "select" if args.val_fold == VAL_FOLD else f"select_f{args.val_fold}"
-    prefix += smoothing_suffix(
-        args.label_smoothing,
-        args.neutral_aux,
-        args.frozen_through,
-        speaker_adversary=args.speaker_adversary,
-        seed=args.seed,
-        order_seed=args.order_seed,
-    )
+    prefix += recipe_suffix(args)
     model.save(args.out / f"{prefix}_tail_{args.epochs}.keras")  # for averaging runs' weights
     for h in history:
         if args.val_fold == VAL_FOLD or h["epoch"] == args.epochs:
@@ -549,6 +542,18 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def recipe_suffix(args: argparse.Namespace) -> str:
+    """The :func:`smoothing_suffix` of a command's recipe flags."""
+    return smoothing_suffix(
+        args.label_smoothing,
+        args.neutral_aux,
+        args.frozen_through,
+        speaker_adversary=args.speaker_adversary,
+        seed=args.seed,
+        order_seed=args.order_seed,
+    )
+
+
 def smoothing_suffix(
     label_smoothing: float,
     neutral_aux: float = 0.0,
@@ -578,14 +583,7 @@ def test(args: argparse.Namespace) -> None:
     train_folds = tuple(f for f in range(5) if f != TEST_FOLD)
     clips = data.clips(folds=(TEST_FOLD,))
 
-    prefix = "test" + smoothing_suffix(
-        args.label_smoothing,
-        args.neutral_aux,
-        args.frozen_through,
-        speaker_adversary=args.speaker_adversary,
-        seed=args.seed,
-        order_seed=args.order_seed,
-    )
+    prefix = "test" + recipe_suffix(args)
 
     def keep(epoch: int, model: Any) -> None:
         if epoch >= args.keep_from:
@@ -605,14 +603,7 @@ def loco(args: argparse.Namespace) -> None:
     """Leave one corpus out: train on the other four; from epoch ``--keep-from`` on, keep the
     probabilities of every clip of the fifth after each epoch."""
     data = TailData.load(args.out)
-    ls = smoothing_suffix(
-        args.label_smoothing,
-        args.neutral_aux,
-        args.frozen_through,
-        speaker_adversary=args.speaker_adversary,
-        seed=args.seed,
-        order_seed=args.order_seed,
-    )
+    ls = recipe_suffix(args)
     for held in args.corpus:
         others = tuple(c for c in CORPORA if c != held)
         clips = data.clips(corpora=(held,))
