@@ -76,13 +76,14 @@ class DecodeAhead:
             self._probed.set()
         if self._info is None or self.track is None:
             return
-        chunks = open_stream(self.path, self.track, self._info)
+        chunks: Iterator[np.ndarray] | None = None
         try:
+            chunks = open_stream(self.path, self.track, self._info)
             for chunk in chunks:
                 if not self._put(chunk):
                     return
             self._put(_END)
-        except Exception as exc:  # the decode's error, for the reader
+        except BaseException as exc:  # the decode's error, for the reader (never left waiting)
             self._put(exc)
         finally:
             close = getattr(chunks, "close", None)
@@ -103,7 +104,7 @@ class DecodeAhead:
             item = self._queue.get()
             if item is _END:
                 return
-            if isinstance(item, Exception):
+            if isinstance(item, BaseException):
                 raise item
             assert isinstance(item, np.ndarray)
             yield item

@@ -144,3 +144,14 @@ def test_a_batch_in_this_process_decodes_ahead_and_matches_one_video_at_a_time(
             assert np.allclose(x.probs, y.probs, atol=1e-6)
             assert list(x.labels) == list(y.labels)
     assert _ffmpeg_children() == ""
+
+
+def test_a_stream_that_fails_to_open_fails_the_reader_instead_of_hanging_it() -> None:
+    def broken(path: str, track: int, info: MediaInfo) -> Iterator[np.ndarray]:
+        raise DecodeError("cannot start ffmpeg", path=path)
+
+    info = MediaInfo(path="x", container="mp4", duration_s=1.0, size_bytes=1, has_video=False)
+    ahead = DecodeAhead("x", track=0, info=info, open_stream=broken)
+    with pytest.raises(DecodeError, match="cannot start"):
+        list(ahead)
+    ahead.close()
