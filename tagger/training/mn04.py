@@ -214,28 +214,36 @@ def group_targets(label: np.ndarray, present: np.ndarray) -> np.ndarray:
     return np.stack([in_group.astype(np.float64), weight], axis=1)
 
 
-def draw_weights(data: TailData, clips: np.ndarray) -> np.ndarray:
-    """``(len(clips),)`` probabilities: each corpus equal, each class within a corpus
-    equal, each clip within a class equal."""
+CORPUS_WEIGHTINGS = ("equal", "classes")
+
+
+def draw_weights(data: TailData, clips: np.ndarray, *, corpus_weighting: str = "equal") -> np.ndarray:
+    """``(len(clips),)`` probabilities: each corpus equal (``corpus_weighting="equal"``) or
+    each (corpus, class) pair equal (``"classes"``: a corpus weighs as many classes as it
+    tells apart), each class within a corpus equal, each clip within a class equal."""
+    if corpus_weighting not in CORPUS_WEIGHTINGS:
+        raise ValueError(f"corpus_weighting must be one of {CORPUS_WEIGHTINGS}, got {corpus_weighting!r}")
     corpus, label = data.corpus[clips], data.label[clips]
     w = np.zeros(len(clips))
     for c in np.unique(corpus):
         mine = corpus == c
         classes = np.unique(label[mine])
+        per_corpus = 1.0 / len(classes) if corpus_weighting == "equal" else 1.0
         for k in classes:
             sel = mine & (label == k)
-            w[sel] = 1.0 / (len(classes) * sel.sum())
+            w[sel] = per_corpus / sel.sum()
     out: np.ndarray = w / w.sum()
     return out
 
 
 def batches(
-    data: TailData, clips: np.ndarray, rng: np.random.Generator
+    data: TailData, clips: np.ndarray, rng: np.random.Generator, *, corpus_weighting: str = "equal"
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """One epoch: ``len(clips)`` draws, each a clean or perturbed copy, sorted by length into
     batches of :data:`BATCH` cut to the batch's shortest map (an even number of steps, at
-    an even offset, as segments sit in a track); ``[(maps (b, 8, L, 32), clip (b,))]``."""
-    draws = rng.choice(clips, size=len(clips), p=draw_weights(data, clips))
+    an even offset, as segments sit in a track); ``[(maps (b, 8, L, 32), clip (b,))]``.
+    ``corpus_weighting``: :func:`draw_weights`."""
+    draws = rng.choice(clips, size=len(clips), p=draw_weights(data, clips, corpus_weighting=corpus_weighting))
     copies = np.array(
         [0 if rng.random() < CLEAN_SHARE else int(rng.integers(1, len(data.maps[c]))) for c in draws]
     )
@@ -281,6 +289,7 @@ def train(
     speaker_adversary: float = 0.0,
     seed: int = SEED,
     order_seed: int | None = None,
+    corpus_weighting: str = "equal",
     log: Any = print,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Fine-tune a tail on ``clips``; with ``evaluate``, score those clips after each epoch
@@ -294,7 +303,9 @@ def train(
     ``speaker_adversary`` (an experiment): a speaker classifier on the clip's pooled
     embedding learns who speaks, and the network is trained, with that weight, to leave it
     guessing (cross-entropy of its prediction against a uniform spread over the training
-    speakers: domain confusion), so that emotion is read relative to no one voice."""
+    speakers: domain confusion), so that emotion is read relative to no one voice.
+    ``corpus_weighting`` (an experiment): how draws are shared among corpora
+    (:func:`draw_weights`)."""
     import keras
 
     from tagger.audioset.network import build_emotion_tail, load_mn04_weights
@@ -373,7 +384,7 @@ def train(
     for epoch in range(1, epochs + 1):
         losses = [
             float(step(x, data.targets[c], data.group[c], data.speaker[c].astype(np.int32)))
-            for x, c in batches(data, clips, rng)
+            for x, c in batches(data, clips, rng, corpus_weighting=corpus_weighting)
         ]
         entry: dict[str, Any] = {
             "epoch": epoch,
@@ -516,6 +527,7 @@ def select(args: argparse.Namespace) -> None:
         or args.speaker_adversary
         or args.seed != SEED
         or args.order_seed is not None
+        or args.corpus_weighting != "equal"
     ):
         return
     record = {
@@ -539,6 +551,7 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
         "speaker_adversary": args.speaker_adversary,
         "seed": args.seed,
         "order_seed": args.order_seed,
+        "corpus_weighting": args.corpus_weighting,
     }
 
 
@@ -551,6 +564,7 @@ def recipe_suffix(args: argparse.Namespace) -> str:
         speaker_adversary=args.speaker_adversary,
         seed=args.seed,
         order_seed=args.order_seed,
+        corpus_weighting=args.corpus_weighting,
     )
 
 
@@ -562,6 +576,7 @@ def smoothing_suffix(
     speaker_adversary: float = 0.0,
     seed: int = SEED,
     order_seed: int | None = None,
+    corpus_weighting: str = "equal",
 ) -> str:
     """``_ls<share>`` in the names of a label-smoothed run's outputs (``_nx<weight>`` with
     the neutral-vs-emotion loss, ``_fz<block>`` with blocks frozen), else nothing."""
@@ -572,6 +587,7 @@ def smoothing_suffix(
         + (f"_sa{speaker_adversary:g}" if speaker_adversary else "")
         + (f"_seed{seed}" if seed != SEED else "")
         + (f"_order{order_seed}" if order_seed is not None else "")
+        + (f"_cw{corpus_weighting}" if corpus_weighting != "equal" else "")
     )
 
 
@@ -718,6 +734,12 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--seed", type=int, default=SEED, help="training seed (an experiment)")
             p.add_argument(
                 "--order-seed", type=int, default=None, help="seed of the draws alone (an experiment)"
+            )
+            p.add_argument(
+                "--corpus-weighting",
+                choices=CORPUS_WEIGHTINGS,
+                default="equal",
+                help="each corpus drawn equally, or each (corpus, class) pair (an experiment)",
             )
         if name == "ship":
             p.add_argument("--models", type=Path, default=Path("tagger/models"))

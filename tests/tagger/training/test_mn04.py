@@ -46,6 +46,18 @@ def test_draws_weigh_corpora_and_classes_equally() -> None:
         np.testing.assert_allclose(shares, shares[0])
 
 
+def test_draws_by_classes_weigh_every_corpus_class_pair_equally() -> None:
+    data = _data()
+    clips = np.arange(len(data.label))
+    w = draw_weights(data, clips, corpus_weighting="classes")
+    assert np.isclose(w.sum(), 1.0)
+    pairs = [(c, k) for c in (0, 1) for k in np.unique(data.label[data.corpus == c])]
+    shares = [w[(data.corpus == c) & (data.label == k)].sum() for c, k in pairs]
+    np.testing.assert_allclose(shares, 1.0 / len(pairs))
+    # the corpus with eight classes weighs twice the corpus with four
+    assert np.isclose(w[data.corpus == 0].sum(), 2 * w[data.corpus == 1].sum())
+
+
 def test_neutral_and_emotional_draws_weigh_half_each_in_every_corpus() -> None:
     data = _data()
     w = draw_weights(data, np.arange(len(data.label)))
