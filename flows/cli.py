@@ -199,9 +199,15 @@ def _parser() -> argparse.ArgumentParser:
     p = command(
         "evaluate",
         "accuracy, macro-F1 and per-class report of a model on one or more manifests",
-        "emotag evaluate clips/manifest.tsv --json",
+        "emotag evaluate clips/manifest.tsv --json; emotag evaluate --fold 2 corpora/*/manifest.tsv",
     )
     p.add_argument("manifest", type=Path, nargs="+", help="each scored on its own (one report per corpus)")
+    p.add_argument(
+        "--fold",
+        type=int,
+        default=None,
+        help="only the speakers the folds.tsv beside each manifest puts in this fold (e.g. 2: test speakers)",
+    )
     _common(p, catalog=False, model=True)
     p.set_defaults(handler=_cmd_evaluate)
 
@@ -349,7 +355,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from tagger.evaluate import evaluate_manifest, format_report
 
-    results = [evaluate_manifest(path, model_path=args.model) for path in args.manifest]
+    results = [evaluate_manifest(path, model_path=args.model, fold=args.fold) for path in args.manifest]
     if args.json:  # one manifest: its object, as before; several: a list of them
         print(json.dumps(results[0] if len(results) == 1 else results, default=str, indent=2))
     else:

@@ -7,24 +7,32 @@ exactly as in training (:mod:`tagger.training.dataset`, :mod:`tagger.training.me
 from __future__ import annotations
 
 import os
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tagger.affect import arousal_order
 from tagger.constants import EMOTIONS
 from tagger.decision import decide
+from tagger.errors import DatasetError
 from tagger.frontend import FrontEndConfig
 from tagger.model import load_model
 from tagger.pipeline import frontend_for
-from tagger.training.dataset import extract_clips, model_inputs, read_manifest
+from tagger.training.dataset import extract_clips, model_inputs, read_folds, read_manifest
 from tagger.training.metrics import classification_metrics, clip_probabilities, neutral_scores, score_clips
 
-__all__ = ["arousal_order", "evaluate_manifest", "format_report"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["arousal_order", "evaluate_manifest", "format_report", "speakers_in_fold"]
 
 
 def evaluate_manifest(
-    manifest_path: str | os.PathLike[str], *, model_path: str | os.PathLike[str] | None = None
+    manifest_path: str | os.PathLike[str],
+    *,
+    model_path: str | os.PathLike[str] | None = None,
+    fold: int | None = None,
 ) -> dict[str, Any]:
     """Clip-level accuracy, macro-F1, UAR and per-class report of a model on a manifest.
 
@@ -39,11 +47,15 @@ def evaluate_manifest(
     (``actor`` or ``speaker``) against the model card's training speakers,
     ``seen_speaker_clips`` and ``unseen_speakers``: the scores on the clips of speakers the
     model never heard (speaker-independent figures), ``None`` when there is none.
+
+    ``fold``: score only the clips of the speakers that the ``folds.tsv`` beside the
+    manifest puts in that fold (a corpus's test speakers, for instance).
     """
     classifier = load_model(model_path)
-    clips = extract_clips(
-        read_manifest(manifest_path), config=frontend_for(classifier, FrontEndConfig()), drop_duplicates=False
-    )
+    frame = read_manifest(manifest_path)
+    if fold is not None:
+        frame = speakers_in_fold(frame, Path(manifest_path).parent / "folds.tsv", fold=fold)
+    clips = extract_clips(frame, config=frontend_for(classifier, FrontEndConfig()), drop_duplicates=False)
     window_probs = classifier.predict_inputs(model_inputs(clips, classifier.input_name))
     clip_probs = clip_probabilities(clips, window_probs)
     clip_pred = decide(clip_probs, classifier.decision)[0]
@@ -55,6 +67,7 @@ def evaluate_manifest(
     unseen = ~seen & (clips.actors >= 0)
     return {
         "manifest": str(manifest_path),
+        "fold": fold,
         "model_version": classifier.version,
         "n_clips": clips.n_clips,
         "n_windows": len(clips.clip),
@@ -85,6 +98,16 @@ def evaluate_manifest(
     }
 
 
+def speakers_in_fold(frame: pd.DataFrame, folds_path: Path, *, fold: int) -> pd.DataFrame:
+    """The rows of :func:`read_manifest`'s ``frame`` whose speaker ``folds_path`` puts in
+    ``fold``; a clear error when the file is missing or the fold holds none of its clips."""
+    folds = read_folds(folds_path)
+    keep = frame["actor"].map(lambda actor: folds.get(int(actor)) == fold)
+    if not keep.any():
+        raise DatasetError(f"no clip of the manifest is by a speaker of fold {fold} in {folds_path}")
+    return frame[keep].reset_index(drop=True)
+
+
 def _brief(score: dict[str, Any]) -> dict[str, Any]:
     return {k: score[k] for k in ("clip_accuracy", "macro_f1", "uar", "n")}
 
@@ -109,7 +132,8 @@ def format_report(result: dict[str, Any]) -> str:
     per-class precision / recall / F1 / support table."""
     lines = [
         f"model     {result['model_version']}",
-        f"clips     {result['n_clips']}  (windows {result['n_windows']})",
+        f"clips     {result['n_clips']}  (windows {result['n_windows']})"
+        + (f", the speakers of fold {result['fold']}" if result.get("fold") is not None else ""),
         f"accuracy  {result['accuracy']:.3f}",
         f"macro-F1  {result['macro_f1']:.3f}",
         f"UAR       {result['uar']:.3f}",

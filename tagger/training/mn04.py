@@ -50,6 +50,7 @@ from tagger.audioset.gate import (
     segment_input,
     tail_window_logits,
 )
+from tagger.audioset.melspec import N_MELS
 from tagger.audioset.network import MAP_BLOCK
 from tagger.calibration import softmax
 from tagger.constants import EMOTIONS
@@ -91,12 +92,17 @@ def read_corpus(root: Path, corpus: str) -> pd.DataFrame:
     return frame
 
 
-def clip_map(y: np.ndarray, *, net: Any, config: SceneConfig | None = None) -> np.ndarray:
+def clip_map(
+    y: np.ndarray, *, net: Any, config: SceneConfig | None = None, band_gain_db: np.ndarray | None = None
+) -> np.ndarray:
     """Block 10's feature map ``(8, T/16, 32)`` float16 of a 16 kHz clip ``y`` run as one
-    segment (its centre ``MAX_FRAMES`` frames if longer), as the front end computes it."""
+    segment (its centre ``MAX_FRAMES`` frames if longer), as the front end computes it;
+    with ``band_gain_db`` ``(N_MELS,)``, the mel bands coloured by those gains first (a channel)."""
     from tagger.frontend import scene_mel_rows
 
     rows = scene_mel_rows(y)
+    if band_gain_db is not None:
+        rows = rows * (10.0 ** (np.asarray(band_gain_db) / 10.0)).astype(np.float32)[None, :]
     if len(rows) > MAX_FRAMES:
         cut = (len(rows) - MAX_FRAMES) // 2
         rows = rows[cut : cut + MAX_FRAMES]
@@ -140,6 +146,60 @@ def cache(args: argparse.Namespace) -> None:
             speaker=frame["speaker"].to_numpy(str),
         )
         print(f"{corpus}: {len(frame)} clips x {args.copies} in {time.time() - start:.0f} s", flush=True)
+
+
+VOICE_SPEED = (0.88, 1.12)  # playback speed of a voice copy: pitch, formants and tempo together
+VOICE_EQ_DB = 8.0  # largest gain of a voice copy's channel colouring, dB
+VOICE_COPIES = 2
+
+
+def voices(args: argparse.Namespace) -> None:
+    """Add :data:`VOICE_COPIES` copies of every clip to the cache in ``--out``, each as
+    another voice through another channel: the clip played :data:`VOICE_SPEED` times as
+    fast (:func:`~tagger.training.augment.speed_perturb`: a new-sounding speaker), then the
+    shipped noise, music, gain and clipping (:func:`perturb_waveform`), then a smooth
+    colouring of the mel bands up to :data:`VOICE_EQ_DB` (:func:`channel_curves`: a
+    microphone, room or broadcast equaliser). The cache's copies stay as they were."""
+    from tagger.training.augment import (
+        channel_curves,
+        music_bank,
+        noise_bank,
+        perturb_waveform,
+        speed_perturb,
+    )
+    from tagger.training.config import TrainConfig
+    from tagger.training.dataset import read_clip
+
+    net = load_scene_net()
+    recipe = TrainConfig(snr_db=(0.0, 30.0), gain_db=(-30.0, 20.0), max_clip_db=20.0, noise_probability=0.75)
+    bank, music = noise_bank(args.root / "noise"), music_bank(args.root / "music")
+    for corpus in args.corpus:
+        start = time.time()
+        rng = np.random.default_rng([13, CORPORA.index(corpus)])
+        path = args.out / f"maps_{corpus}.npz"
+        with np.load(path) as f:
+            fields = {k: f[k] for k in f.files}
+        copies = int(fields["copies"])
+        bounds = np.concatenate([[0], np.cumsum(fields["steps"])])
+        pieces = [fields["maps"][:, bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+        maps: list[np.ndarray] = []
+        for clip, name in enumerate(fields["path"]):
+            maps.extend(pieces[clip * copies : (clip + 1) * copies])
+            y = read_clip(args.root / corpus / str(name))
+            for _ in range(VOICE_COPIES):
+                moved = speed_perturb(y, factor=float(rng.uniform(*VOICE_SPEED)))
+                noisy = perturb_waveform(moved, rng, config=recipe, bank=bank, music=music)
+                curve = channel_curves(1, rng, n_bands=N_MELS, max_db=VOICE_EQ_DB)[0]
+                maps.append(clip_map(noisy, net=net, band_gain_db=curve))
+        fields["maps"] = np.concatenate(maps, axis=1)
+        fields["steps"] = np.array([m.shape[1] for m in maps])
+        fields["copies"] = np.array(copies + VOICE_COPIES)
+        np.savez(path, **fields)  # type: ignore[arg-type]
+        print(
+            f"{corpus}: {VOICE_COPIES} voice copies of {len(fields['path'])} clips in "
+            f"{time.time() - start:.0f} s",
+            flush=True,
+        )
 
 
 # ---------------------------------------------------------------- data
@@ -495,13 +555,14 @@ def select(args: argparse.Namespace) -> None:
     probabilities that calibration and the decision rule are chosen on. ``--val-fold 0``
     (3, 4): the same with that fold and fold 1 swapped, more validation speakers for
     calibration and the decision rule (``select_f0_probs_<epoch>.npz``; the epochs stay
-    fold 1's choice). Folds 3 and 4 hold RAVDESS and ASED speakers only."""
+    fold 1's choice). Folds 3 and 4 hold RAVDESS and ASED speakers only. ``--train-on``
+    (an experiment): train on those corpora only; every corpus is still scored."""
     data = TailData.load(args.out)
     train_folds = tuple(f for f in range(5) if f not in (TEST_FOLD, args.val_fold))
     val = data.clips(folds=(args.val_fold,))
     model, history = train(
         data,
-        data.clips(folds=train_folds),
+        data.clips(corpora=tuple(args.train_on), folds=train_folds),
         evaluate=val,
         eval_every=args.eval_every,
         **recipe(args),
@@ -510,6 +571,8 @@ def select(args: argparse.Namespace) -> None:
     best = max(history, key=lambda h: h["mean_uar"])
     prefix = "select" if args.val_fold == VAL_FOLD else f"select_f{args.val_fold}"
     prefix += recipe_suffix(args)
+    if tuple(args.train_on) != CORPORA:
+        prefix += "_on" + "-".join(args.train_on)
     model.save(args.out / f"{prefix}_tail_{args.epochs}.keras")  # for averaging runs' weights
     for h in history:
         if args.val_fold == VAL_FOLD or h["epoch"] == args.epochs:
@@ -528,6 +591,7 @@ def select(args: argparse.Namespace) -> None:
         or args.seed != SEED
         or args.order_seed is not None
         or args.corpus_weighting != "equal"
+        or tuple(args.train_on) != CORPORA
     ):
         return
     record = {
@@ -699,6 +763,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("cache")
     p.add_argument("--corpus", nargs="+", default=list(CORPORA))
     p.add_argument("--copies", type=int, default=4, help="the clean clip and copies - 1 perturbed ones")
+    p = sub.add_parser("voices", help="add two copies of every cached clip as other voices")
+    p.add_argument("--corpus", nargs="+", default=list(CORPORA))
     for name in ("select", "test", "loco", "ship"):
         p = sub.add_parser(name)
         p.add_argument("--epochs", type=int, default=12)
@@ -708,6 +774,9 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--val-fold", type=int, default=VAL_FOLD, choices=VALIDATION_FOLDS)
             p.add_argument(
                 "--eval-every", type=int, default=1, help="score the validation fold every N epochs"
+            )
+            p.add_argument(
+                "--train-on", nargs="+", choices=CORPORA, default=list(CORPORA), help="(an experiment)"
             )
         if name in ("select", "test", "loco", "ship"):
             p.add_argument(
@@ -748,7 +817,9 @@ def main(argv: list[str] | None = None) -> int:
         if name in ("test", "loco"):
             p.add_argument("--keep-from", type=int, default=6, help="first epoch whose results are kept")
     args = parser.parse_args(argv)
-    {"cache": cache, "select": select, "test": test, "loco": loco, "ship": ship}[args.command](args)
+    {"cache": cache, "voices": voices, "select": select, "test": test, "loco": loco, "ship": ship}[
+        args.command
+    ](args)
     return 0
 
 

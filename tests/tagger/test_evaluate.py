@@ -53,17 +53,23 @@ def test_a_model_that_learned_the_emotions_scores_high(tmp_path: Path, unseen_ma
     assert result["window_accuracy"] >= 0.8
 
 
-def test_a_constant_model_scores_as_one_class(tmp_path: Path, unseen_manifest: Path) -> None:
-    """Always 'angry' on half angry, half sad clips: accuracy and UAR 0.5, macro-F1 1/3."""
+def _constant_model(tmp_path: Path, emotion: str = "angry") -> Path:
+    """A model that always says ``emotion``, saved with its card."""
     model = build_model(TINY)
     dense = model.get_layer("probs")
     kernel, bias = dense.get_weights()
     bias = np.zeros_like(bias)
-    bias[EMOTIONS.index("angry")] = 10.0
+    bias[EMOTIONS.index(emotion)] = 10.0
     dense.set_weights([np.zeros_like(kernel), bias])
     path = tmp_path / "constant.keras"
     model.save(path)
     write_card(path, name="constant")
+    return path
+
+
+def test_a_constant_model_scores_as_one_class(tmp_path: Path, unseen_manifest: Path) -> None:
+    """Always 'angry' on half angry, half sad clips: accuracy and UAR 0.5, macro-F1 1/3."""
+    path = _constant_model(tmp_path)
     result = evaluate_manifest(unseen_manifest, model_path=path)
     assert result["accuracy"] == pytest.approx(0.5) and result["uar"] == pytest.approx(0.5)
     assert result["macro_f1"] == pytest.approx((2 / 3 + 0.0) / 2)
@@ -76,6 +82,28 @@ def test_a_constant_model_scores_as_one_class(tmp_path: Path, unseen_manifest: P
     text = format_report(result)
     assert "accuracy  0.500" in text and "macro-F1  0.333" in text and "angry" in text
     json.dumps(result)  # JSON-ready for --json
+
+
+def test_a_fold_scores_only_the_speakers_the_folds_file_puts_in_it(tmp_path: Path) -> None:
+    """``fold=2``: the clips of the actors ``folds.tsv`` puts in fold 2, nothing else; a fold
+    without clips, or no folds file, is a clear error."""
+    from tagger.errors import DatasetError
+
+    path = _constant_model(tmp_path)
+    manifest, _ = write_corpus(tmp_path / "c", actors=(7, 8, 9), emotions=("angry", "sad"), seed=502)
+    everything = evaluate_manifest(manifest, model_path=path)
+    (manifest.parent / "folds.tsv").unlink(missing_ok=True)
+    with pytest.raises(DatasetError, match="folds file not found"):
+        evaluate_manifest(manifest, model_path=path, fold=2)
+    (manifest.parent / "folds.tsv").write_text("actor\tfold\n7\t2\n8\t0\n9\t2\n", encoding="utf-8")
+    test = evaluate_manifest(manifest, model_path=path, fold=2)
+    assert test["fold"] == 2 and everything["fold"] is None
+    assert test["n_clips"] == 2 * everything["n_clips"] // 3
+    other = evaluate_manifest(manifest, model_path=path, fold=0)
+    assert other["n_clips"] + test["n_clips"] == everything["n_clips"]
+    assert "the speakers of fold 2" in format_report(test)
+    with pytest.raises(DatasetError, match="fold 3"):
+        evaluate_manifest(manifest, model_path=path, fold=3)
 
 
 def test_shipped_model_recognises_clips_it_was_trained_on(corpus: Path, tmp_path: Path) -> None:
