@@ -350,6 +350,7 @@ def train(
     seed: int = SEED,
     order_seed: int | None = None,
     corpus_weighting: str = "equal",
+    corpus_transitions: float = 0.0,
     log: Any = print,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Fine-tune a tail on ``clips``; with ``evaluate``, score those clips after each epoch
@@ -365,7 +366,11 @@ def train(
     guessing (cross-entropy of its prediction against a uniform spread over the training
     speakers: domain confusion), so that emotion is read relative to no one voice.
     ``corpus_weighting`` (an experiment): how draws are shared among corpora
-    (:func:`draw_weights`)."""
+    (:func:`draw_weights`). ``corpus_transitions`` (an experiment; the learning rate of the
+    transitions, 0 = none): each corpus labels through a learnt row-stochastic 8 x 8 matrix
+    (true emotion -> the label its actors and annotators give, initialised at 0.9 on the
+    diagonal), the loss scores ``p @ T[corpus]``, and the model keeps ``p``: corpora's
+    conventions go into their matrices instead of pulling the shared network apart."""
     import keras
 
     from tagger.audioset.network import build_emotion_tail, load_mn04_weights
@@ -395,6 +400,12 @@ def train(
     if speaker_adversary:  # built only then: its initialiser would move the seeded draws
         adversary.build((None, int(model.get_layer("steps").output.shape[-1])))
         opt_adversary.build(adversary.trainable_variables)
+    k = len(EMOTIONS)
+    eye = tf.constant(np.log(0.9 * (k - 1) / 0.1) * np.eye(k), tf.float32)
+    convention = tf.Variable(tf.zeros((len(CORPORA), k, k)), name="corpus_transitions")
+    opt_convention = keras.optimizers.Adam(corpus_transitions or 1e-3)
+    if corpus_transitions:
+        opt_convention.build([convention])
 
     @tf.function(  # type: ignore[untyped-decorator]
         input_signature=[
@@ -402,9 +413,10 @@ def train(
             tf.TensorSpec((None, 2 * len(EMOTIONS)), tf.float32),
             tf.TensorSpec((None, 2), tf.float32),
             tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((None,), tf.int32),
         ]
     )
-    def step(x: Any, targets: Any, group: Any, speaker: Any) -> Any:
+    def step(x: Any, targets: Any, group: Any, speaker: Any, corpus: Any) -> Any:
         with tf.GradientTape(persistent=bool(speaker_adversary)) as tape:
             if speaker_adversary:
                 step_logits, embedding = both(x, training=True)
@@ -412,6 +424,9 @@ def train(
                 step_logits = model(x, training=True)
             logits = tf.reduce_mean(step_logits, axis=1)
             probs = tf.nn.softmax(logits)
+            if corpus_transitions:  # the label the corpus gives: p @ T[corpus]
+                transition = tf.nn.softmax(tf.gather(convention, corpus) + eye, axis=-1)
+                probs = tf.einsum("nk,nkl->nl", probs, transition)
             loss = tf.reduce_mean(masked_crossentropy(targets, probs))
             if label_smoothing:  # spread over the classes the clip's corpus tells apart
                 allowed = targets[:, len(EMOTIONS) :]
@@ -429,7 +444,12 @@ def train(
                 )
                 guessing = -tf.reduce_sum(confusion * tf.nn.log_softmax(who), axis=-1)
                 loss = loss + speaker_adversary * tf.reduce_mean(guessing)
-        grads = tape.gradient(loss, trunk + head)
+        if corpus_transitions:
+            grads = tape.gradient(loss, [*trunk, *head, convention])
+            opt_convention.apply_gradients([(grads[-1], convention)])
+            grads = grads[:-1]
+        else:
+            grads = tape.gradient(loss, trunk + head)
         opt_trunk.apply_gradients(zip(grads[: len(trunk)], trunk, strict=True))
         opt_head.apply_gradients(zip(grads[len(trunk) :], head, strict=True))
         if speaker_adversary:
@@ -443,7 +463,15 @@ def train(
     start = time.time()
     for epoch in range(1, epochs + 1):
         losses = [
-            float(step(x, data.targets[c], data.group[c], data.speaker[c].astype(np.int32)))
+            float(
+                step(
+                    x,
+                    data.targets[c],
+                    data.group[c],
+                    data.speaker[c].astype(np.int32),
+                    data.corpus[c].astype(np.int32),
+                )
+            )
             for x, c in batches(data, clips, rng, corpus_weighting=corpus_weighting)
         ]
         entry: dict[str, Any] = {
@@ -591,6 +619,7 @@ def select(args: argparse.Namespace) -> None:
         or args.seed != SEED
         or args.order_seed is not None
         or args.corpus_weighting != "equal"
+        or args.corpus_transitions
         or tuple(args.train_on) != CORPORA
     ):
         return
@@ -616,6 +645,7 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "order_seed": args.order_seed,
         "corpus_weighting": args.corpus_weighting,
+        "corpus_transitions": args.corpus_transitions,
     }
 
 
@@ -629,6 +659,7 @@ def recipe_suffix(args: argparse.Namespace) -> str:
         seed=args.seed,
         order_seed=args.order_seed,
         corpus_weighting=args.corpus_weighting,
+        corpus_transitions=args.corpus_transitions,
     )
 
 
@@ -641,6 +672,7 @@ def smoothing_suffix(
     seed: int = SEED,
     order_seed: int | None = None,
     corpus_weighting: str = "equal",
+    corpus_transitions: float = 0.0,
 ) -> str:
     """``_ls<share>`` in the names of a label-smoothed run's outputs (``_nx<weight>`` with
     the neutral-vs-emotion loss, ``_fz<block>`` with blocks frozen), else nothing."""
@@ -652,6 +684,7 @@ def smoothing_suffix(
         + (f"_seed{seed}" if seed != SEED else "")
         + (f"_order{order_seed}" if order_seed is not None else "")
         + (f"_cw{corpus_weighting}" if corpus_weighting != "equal" else "")
+        + (f"_ct{corpus_transitions:g}" if corpus_transitions else "")
     )
 
 
@@ -809,6 +842,12 @@ def main(argv: list[str] | None = None) -> int:
                 choices=CORPUS_WEIGHTINGS,
                 default="equal",
                 help="each corpus drawn equally, or each (corpus, class) pair (an experiment)",
+            )
+            p.add_argument(
+                "--corpus-transitions",
+                type=float,
+                default=0.0,
+                help="learning rate of per-corpus label transitions, 0 = none (an experiment)",
             )
         if name == "ship":
             p.add_argument("--models", type=Path, default=Path("tagger/models"))

@@ -433,8 +433,8 @@ def tail_card_markdown(card: dict[str, Any]) -> str:
             "- Eight categories only; mixed, subtle or other emotions are forced into them or "
             "end up `uncertain`.",
             "- English acted speech scores lower than with the earlier model trained on RAVDESS "
-            "and nEMO alone (`emotag-multi-c462afcc8466`, same test actors): training on the three "
-            "other corpora costs English and gains Polish, Amharic, Italian and Korean. Figures: "
+            "and nEMO alone (`emotag-multi-c462afcc8466`, a CNN ensemble, on the same test "
+            "actors), while Polish, Amharic, Italian and Korean score higher. Figures: "
             "`docs/model/experiments.md`, session 13.",
             "",
             "## Training data and licence",
