@@ -11,6 +11,7 @@ Usage::
     python -m experiments.tail_neutral baseline     # LOCO with a per-speaker baseline
     python -m experiments.tail_neutral tracks       # ... on simulated tracks of realistic mixes
     python -m experiments.tail_neutral per_corpus   # what 70 % neutral costs in each corpus alone
+    python -m experiments.tail_neutral loco_evidence  # an evidence threshold, on LOCO clips
 
 Inputs: ``select{,_f0,_f3,_f4}<recipe>_probs_19.npz`` (``select``), ``loco_ls0.1_probs_<corpus>_19.npz``
 (``loco --label-smoothing 0.1``) and ``maps_<corpus>.npz`` (``cache``, for the speakers).
@@ -133,6 +134,64 @@ def evidence(_: argparse.Namespace) -> None:
             )
 
 
+def _with_evidence(probs: np.ndarray, decision: Decision, threshold: float) -> np.ndarray:
+    """:func:`decide`, then the neutral group wherever the decided emotion's probability is
+    under ``threshold``."""
+    base = decide(probs, decision)[0]
+    best = OTHERS[np.argmax(probs[:, OTHERS], axis=1)]
+    weak = (base == best) & (probs[np.arange(len(probs)), best] < threshold)
+    group = np.where(probs[:, 1] > decision.calm_weight * probs[:, 0], 1, 0)
+    return np.where(weak, group, base)
+
+
+def loco_evidence(_: argparse.Namespace) -> None:
+    """The card's temperature, weights and an evidence threshold: validation (folds 1 + 0)
+    against the LOCO clips (8-way neutral recall per left-out corpus, and the mean recall
+    over the classes besides neutral and calm)."""
+    card = json.loads(Path("tagger/models/default.card.json").read_text())
+    temperature = card["calibration"]["temperature"]
+    probs, labels, corpora = _validation_clips("_ls0.1", temperature)
+    loco = []
+    for name in CORPORA:
+        with np.load(RUNS / f"loco_ls0.1_probs_{name}_{EPOCH}.npz") as f:
+            loco.append((apply_temperature(f["probs"], temperature), f["label"]))
+    for weight, threshold in ((1.5, 0.0), (1.5, 0.3), (1.5, 0.35), (2.0, 0.0), (2.5, 0.0), (3.0, 0.0)):
+        decision = Decision("neutral_group", weight, 5.0)
+        neutral, other = _recalls(_with_evidence(probs, decision, threshold), labels, corpora)
+        held = [_with_evidence(p, decision, threshold) for p, _ in loco]
+        held_neutral = [
+            round(100 * float(np.mean(h[y == 0] == 0))) for h, (_, y) in zip(held, loco, strict=True)
+        ]
+        held_other = np.mean(
+            [
+                np.mean([np.mean(h[y == k] == k) for k in np.unique(y) if k not in (0, 1)])
+                for h, (_, y) in zip(held, loco, strict=True)
+            ]
+        )
+        with np.load(RUNS / f"test_ls0.1_probs_{EPOCH}.npz") as f:
+            windows = apply_temperature(f["window_probs"], temperature)
+            test = _with_evidence(
+                _clip_means(windows, f["window_clip"], len(f["label"])), decision, threshold
+            )
+            test_labels, test_corpora = f["label"], f["corpus"]
+        test_neutral = [
+            round(100 * float(np.mean(test[(test_corpora == c) & (test_labels == 0)] == 0))) for c in range(5)
+        ]
+        test_other = np.mean(
+            [
+                np.mean([np.mean(test[(test_corpora == c) & (test_labels == k)] == k) for k in ks if k != 0])
+                for c in range(5)
+                for ks in [np.unique(test_labels[test_corpora == c])]
+            ]
+        )
+        print(
+            f"{weight:g}/5 threshold {threshold:g}: "
+            f"validation {100 * neutral.mean():.1f} / {100 * other:.1f}; "
+            f"LOCO neutral {held_neutral}, others {100 * held_other:.1f}"
+        )
+        print(f"  test speakers: neutral {test_neutral}, others (calm included) {100 * test_other:.1f}")
+
+
 def folds(_: argparse.Namespace) -> None:
     """Temperature and rule chosen on folds 1 + 0 (the card's) and on 1 + 0 + 3 + 4."""
     for chosen in ((1, 0), (1, 0, 3, 4)):
@@ -245,7 +304,7 @@ def _centred(logp: np.ndarray, alpha: float) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.tail_neutral", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    commands = (confusions, recipes, evidence, folds, baseline, tracks, per_corpus)
+    commands = (confusions, recipes, evidence, loco_evidence, folds, baseline, tracks, per_corpus)
     for command in commands:
         p = sub.add_parser(command.__name__)
         if command is recipes:
