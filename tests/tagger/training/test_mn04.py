@@ -128,3 +128,18 @@ def test_the_decision_rule_reaches_the_neutral_target_at_the_least_cost() -> Non
         and (r["neutral_weight"], r["calm_weight"]) == (chosen.neutral_weight, chosen.calm_weight)
         for r in table
     )
+
+
+def test_a_voice_copy_colours_the_bands_before_the_trunk() -> None:
+    """``clip_map(band_gain_db=0)`` is the plain map; a channel colouring reaches the map
+    (the voice copies' equaliser), and the map keeps its shape."""
+    from tagger.audioset.gate import load_scene_net
+    from tagger.audioset.melspec import N_MELS
+    from tagger.training.mn04 import clip_map
+
+    net, y = load_scene_net(), speech_like(3.0, seed=11)
+    plain = clip_map(y, net=net)
+    np.testing.assert_array_equal(clip_map(y, net=net, band_gain_db=np.zeros(N_MELS)), plain)
+    tilted = clip_map(y, net=net, band_gain_db=np.linspace(-6.0, 6.0, N_MELS))
+    assert tilted.shape == plain.shape == (8, plain.shape[1], 32)
+    assert np.abs(tilted.astype(np.float32) - plain.astype(np.float32)).max() > 1e-2
