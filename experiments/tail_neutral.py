@@ -145,51 +145,29 @@ def _with_evidence(probs: np.ndarray, decision: Decision, threshold: float) -> n
 
 
 def loco_evidence(_: argparse.Namespace) -> None:
-    """The card's temperature, weights and an evidence threshold: validation (folds 1 + 0)
-    against the LOCO clips (8-way neutral recall per left-out corpus, and the mean recall
-    over the classes besides neutral and calm)."""
+    """The card's temperature, weights and an evidence threshold: validation (folds 1 + 0),
+    the LOCO clips (8-way neutral recall per left-out corpus) and the test speakers (clip =
+    mean of its calibrated windows); "others" as the card counts them, the mean 8-way recall
+    over every class besides neutral (:func:`_recalls`)."""
     card = json.loads(Path("tagger/models/default.card.json").read_text())
     temperature = card["calibration"]["temperature"]
-    probs, labels, corpora = _validation_clips("_ls0.1", temperature)
+    scored = {"validation": _validation_clips("_ls0.1", temperature)}
+    with np.load(RUNS / f"test_ls0.1_probs_{EPOCH}.npz") as f:
+        windows = apply_temperature(f["window_probs"], temperature)
+        test = _clip_means(windows, f["window_clip"], len(f["label"]))
+        scored["test speakers"] = (test, f["label"], f["corpus"])
     loco = []
-    for name in CORPORA:
+    for c, name in enumerate(CORPORA):
         with np.load(RUNS / f"loco_ls0.1_probs_{name}_{EPOCH}.npz") as f:
-            loco.append((apply_temperature(f["probs"], temperature), f["label"]))
+            loco.append((apply_temperature(f["probs"], temperature), f["label"], np.full(len(f["label"]), c)))
+    scored["LOCO"] = tuple(np.concatenate(parts) for parts in zip(*loco, strict=True))  # type: ignore[assignment]
     for weight, threshold in ((1.5, 0.0), (1.5, 0.3), (1.5, 0.35), (2.0, 0.0), (2.5, 0.0), (3.0, 0.0)):
         decision = Decision("neutral_group", weight, 5.0)
-        neutral, other = _recalls(_with_evidence(probs, decision, threshold), labels, corpora)
-        held = [_with_evidence(p, decision, threshold) for p, _ in loco]
-        held_neutral = [
-            round(100 * float(np.mean(h[y == 0] == 0))) for h, (_, y) in zip(held, loco, strict=True)
-        ]
-        held_other = np.mean(
-            [
-                np.mean([np.mean(h[y == k] == k) for k in np.unique(y) if k not in (0, 1)])
-                for h, (_, y) in zip(held, loco, strict=True)
-            ]
-        )
-        with np.load(RUNS / f"test_ls0.1_probs_{EPOCH}.npz") as f:
-            windows = apply_temperature(f["window_probs"], temperature)
-            test = _with_evidence(
-                _clip_means(windows, f["window_clip"], len(f["label"])), decision, threshold
-            )
-            test_labels, test_corpora = f["label"], f["corpus"]
-        test_neutral = [
-            round(100 * float(np.mean(test[(test_corpora == c) & (test_labels == 0)] == 0))) for c in range(5)
-        ]
-        test_other = np.mean(
-            [
-                np.mean([np.mean(test[(test_corpora == c) & (test_labels == k)] == k) for k in ks if k != 0])
-                for c in range(5)
-                for ks in [np.unique(test_labels[test_corpora == c])]
-            ]
-        )
-        print(
-            f"{weight:g}/5 threshold {threshold:g}: "
-            f"validation {100 * neutral.mean():.1f} / {100 * other:.1f}; "
-            f"LOCO neutral {held_neutral}, others {100 * held_other:.1f}"
-        )
-        print(f"  test speakers: neutral {test_neutral}, others (calm included) {100 * test_other:.1f}")
+        cells = []
+        for where, (probs, labels, corpora) in scored.items():
+            neutral, other = _recalls(_with_evidence(probs, decision, threshold), labels, corpora)
+            cells.append(f"{where}: neutral {[round(100 * n) for n in neutral]}, others {100 * other:.1f}")
+        print(f"{weight:g}/5 threshold {threshold:g}:", "; ".join(cells))
 
 
 def folds(_: argparse.Namespace) -> None:

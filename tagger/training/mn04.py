@@ -111,14 +111,32 @@ def clip_map(
     return out
 
 
+def copy_recipe() -> Any:
+    """The perturbed training copies' recipe (:class:`~tagger.training.config.TrainConfig`):
+    real noise, coloured noise or a song at 0-30 dB SNR for 75 % of copies, a gain of
+    -30..+20 dB with clipping up to 20 dB over full scale."""
+    from tagger.training.config import TrainConfig
+
+    return TrainConfig(snr_db=(0.0, 30.0), gain_db=(-30.0, 20.0), max_clip_db=20.0, noise_probability=0.75)
+
+
+def clip_copies(stored: Any) -> list[list[np.ndarray]]:
+    """Each clip's maps ``[clip][copy]`` from a cache file's ``maps`` (concatenated along
+    steps), ``steps`` and ``copies``."""
+    copies = int(stored["copies"])
+    bounds = np.concatenate([[0], np.cumsum(stored["steps"])])
+    whole = stored["maps"]
+    pieces = [whole[:, bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+    return [pieces[i : i + copies] for i in range(0, len(pieces), copies)]
+
+
 def cache(args: argparse.Namespace) -> None:
     """Feature maps of every clip: copy 0 clean, copies 1.. perturbed."""
     from tagger.training.augment import music_bank, noise_bank, perturb_waveform
-    from tagger.training.config import TrainConfig
     from tagger.training.dataset import read_clip
 
     net = load_scene_net()
-    recipe = TrainConfig(snr_db=(0.0, 30.0), gain_db=(-30.0, 20.0), max_clip_db=20.0, noise_probability=0.75)
+    recipe = copy_recipe()
     bank = noise_bank(args.root / "noise")
     music = music_bank(args.root / "music")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -167,11 +185,10 @@ def voices(args: argparse.Namespace) -> None:
         perturb_waveform,
         speed_perturb,
     )
-    from tagger.training.config import TrainConfig
     from tagger.training.dataset import read_clip
 
     net = load_scene_net()
-    recipe = TrainConfig(snr_db=(0.0, 30.0), gain_db=(-30.0, 20.0), max_clip_db=20.0, noise_probability=0.75)
+    recipe = copy_recipe()
     bank, music = noise_bank(args.root / "noise"), music_bank(args.root / "music")
     for corpus in args.corpus:
         start = time.time()
@@ -179,12 +196,9 @@ def voices(args: argparse.Namespace) -> None:
         path = args.out / f"maps_{corpus}.npz"
         with np.load(path) as f:
             fields = {k: f[k] for k in f.files}
-        copies = int(fields["copies"])
-        bounds = np.concatenate([[0], np.cumsum(fields["steps"])])
-        pieces = [fields["maps"][:, bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
         maps: list[np.ndarray] = []
-        for clip, name in enumerate(fields["path"]):
-            maps.extend(pieces[clip * copies : (clip + 1) * copies])
+        for stored, name in zip(clip_copies(fields), fields["path"], strict=True):
+            maps.extend(stored)
             y = read_clip(args.root / corpus / str(name))
             for _ in range(VOICE_COPIES):
                 moved = speed_perturb(y, factor=float(rng.uniform(*VOICE_SPEED)))
@@ -193,7 +207,7 @@ def voices(args: argparse.Namespace) -> None:
                 maps.append(clip_map(noisy, net=net, band_gain_db=curve))
         fields["maps"] = np.concatenate(maps, axis=1)
         fields["steps"] = np.array([m.shape[1] for m in maps])
-        fields["copies"] = np.array(copies + VOICE_COPIES)
+        fields["copies"] = np.array(int(fields["copies"]) + VOICE_COPIES)
         np.savez(path, **fields)  # type: ignore[arg-type]
         print(
             f"{corpus}: {VOICE_COPIES} voice copies of {len(fields['path'])} clips in "
@@ -226,11 +240,7 @@ class TailData:
         labels, corpora, folds, targets, own, group, speakers = [], [], [], [], [], [], []
         for c, name in enumerate(CORPORA):
             with np.load(out / f"maps_{name}.npz") as f:
-                copies = int(f["copies"])
-                bounds = np.concatenate([[0], np.cumsum(f["steps"])])
-                whole = f["maps"]
-                pieces = [whole[:, bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
-                maps.extend(pieces[i : i + copies] for i in range(0, len(pieces), copies))
+                maps.extend(clip_copies(f))
                 label = f["label"]
                 present = corpus_classes(label, n_classes=len(EMOTIONS))
                 labels.append(label)
